@@ -1,0 +1,47 @@
+"""Every version ukdac deploys, pinned in one table.
+
+Upgrading anything (Kubernetes, a chart, an image, the Qserv operator) is a one-line change
+here, reviewed in the pull request's plan diff. `source` says where the pin was checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One pinned artefact: what it is, the exact version, and where that was verified."""
+
+    version: str
+    source: str
+
+
+PINS: dict[str, Pin] = {
+    "kubernetes": Pin("1.35.3", "pkgs.k8s.io core:/stable:/v1.35 (kubelet, kubeadm, kubectl)"),
+    "chart/cert-manager": Pin("v1.21.1", "cert-manager/cert-manager tag v1.21.1"),
+    "chart/vault": Pin("0.34.1", "hashicorp/vault-helm @ aa1c92e4"),
+    "chart/argo-cd": Pin("10.1.1", "argoproj/argo-helm @ af0a9310 (Argo CD v3.4.4)"),
+    "chart/ingress-nginx": Pin("4.15.1", "kubernetes/ingress-nginx @ dbb11b92 (last release)"),
+    "chart/openstack-cloud-controller-manager": Pin(
+        "2.36.0", "kubernetes/cloud-provider-openstack @ c453fb7c"
+    ),
+    "chart/openstack-cinder-csi": Pin("2.36.0", "kubernetes/cloud-provider-openstack @ c453fb7c"),
+    "qserv-operator": Pin("2024.11.2-rc1", "lsst/qserv-operator @ 7b1bbd2f (operator image tag)"),
+    "image/qserv": Pin(
+        "qserv/lite-qserv:2024.11.2-rc1",
+        "unverified: follows the operator tag; check it against qserv-operator (issue 5)",
+    ),
+    "image/qserv-db": Pin(
+        "qserv/lite-mariadb:2024.11.2-rc1",
+        "unverified: follows the operator tag; check it against qserv-operator (issue 5)",
+    ),
+}
+
+# Kubernetes minors ukdac's kubeadm documents (kubeadm.k8s.io/v1beta4) and validation cover.
+SUPPORTED_KUBERNETES_MINORS: tuple[str, ...] = ("1.34", "1.35", "1.36")
+
+
+def pinned(name: str) -> str:
+    """The pinned version of `name`; a KeyError names a pin that is not in the table."""
+    return PINS[name].version
