@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from functools import cache
 from typing import Any
@@ -14,13 +14,17 @@ import pytest
 import yaml
 
 from infra.deployment import leaf_paths, validate
-from infra.offline.engine import plan_stack
+from infra.errors import ConfigError
+from infra.offline.engine import PlanError, plan_stack, run_program
+from infra.offline.fakes import fake_id
 from infra.plan import Plan, is_secret
 from infra.profiles import defaults_for
 from infra.sandbox import render, stack_name
 from infra.schema import stack_file_schema
-from infra.stackfile import Project, load_stack_file
-from tests.conftest import ROOT
+from infra.stackfile import Project, load_project, load_stack_file
+from tests.conftest import DEV, ROOT, stack_document, with_changes
+
+MakeProject = Callable[..., Project]
 
 STACKS = sorted(
     p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
@@ -29,8 +33,6 @@ STACKS = sorted(
 
 @cache
 def _plan(stack: str) -> Plan:
-    from infra.stackfile import load_project
-
     return plan_stack(load_project(ROOT), stack)
 
 
@@ -39,22 +41,23 @@ def test_the_expected_stacks_exist() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_stack_plans_with_the_network_layer(stack: str) -> None:
+def test_stack_plans_with_the_network_layer(stack: str, project: Project) -> None:
+    config = validate(load_stack_file(project, stack).namespace(), stack, "x").config
     plan = _plan(stack)
-    network = plan.find("openstack:networking/network:Network")
-    subnet = plan.find("openstack:networking/subnet:Subnet")
-    router = plan.find("openstack:networking/router:Router")
-    interface = plan.find("openstack:networking/routerInterface:RouterInterface")
-    assert len(network) == len(subnet) == len(router) == len(interface) == 1
+    (network,) = plan.find("openstack:networking/network:Network")
+    (subnet,) = plan.find("openstack:networking/subnet:Subnet")
+    (router,) = plan.find("openstack:networking/router:Router")
+    (interface,) = plan.find("openstack:networking/routerInterface:RouterInterface")
     (external,) = [i for i in plan.invokes if i.token.endswith("getNetwork")]
-    assert (
-        router[0].inputs["externalNetworkId"]
-        == json.loads(json.dumps(router[0].inputs))["externalNetworkId"]
-    )
-    assert external.args["name"] == "external"
-    assert interface[0].property_dependencies == {
-        "routerId": [router[0].urn],
-        "subnetId": [subnet[0].urn],
+    assert external.args == {"external": True, "name": config.cloud.external_network}
+    # The router's gateway is the network the invoke found, not a name or a constant.
+    assert router.inputs["externalNetworkId"] == fake_id("network", config.cloud.external_network)
+    assert subnet.inputs["cidr"] == str(config.network.node_cidr)
+    assert subnet.inputs["dnsNameservers"] == [str(ip) for ip in config.cloud.dns_nameservers]
+    assert subnet.property_dependencies == {"networkId": [network.urn]}
+    assert interface.property_dependencies == {
+        "routerId": [router.urn],
+        "subnetId": [subnet.urn],
     }
 
 
@@ -171,8 +174,6 @@ def test_sample_sandbox_is_the_template_rendered(project: Project) -> None:
 
 
 def test_two_plans_are_equal_and_planning_others_first_changes_nothing() -> None:
-    from infra.stackfile import load_project
-
     project = load_project(ROOT)
     alone = subprocess.run(
         [
@@ -191,3 +192,37 @@ def test_two_plans_are_equal_and_planning_others_first_changes_nothing() -> None
         plan_stack(project, stack)
     assert plan_stack(project, "ukdac-prod").to_json() == alone
     assert plan_stack(project, "ukdac-prod") == _plan("ukdac-prod")
+
+
+def test_the_program_itself_rejects_a_bad_config_before_registering(
+    make_project: MakeProject,
+) -> None:
+    """Under `pulumi up` there is no ukdac CLI in front: the program validates on its own."""
+
+    project = make_project(
+        {"ukdac-dev": stack_document(with_changes(DEV, **{"vault.mode": "dev"}))}
+    )
+    with pytest.raises(PlanError) as caught:
+        run_program(load_stack_file(project, "ukdac-dev"))
+    assert "ukdac:vault.mode = 'dev': not allowed in dev" in str(caught.value)
+
+
+def test_secure_values_reach_the_program_as_secrets(make_project: MakeProject) -> None:
+
+    document = stack_document(DEV)
+    document["config"]["ukdac:tls"] = {
+        "solver": "dns01",
+        "dns01": {
+            "nameserver": "192.0.2.53:53",
+            "tsigKeyName": "acme",
+            "tsigSecret": {"secure": "v1:AAAA"},
+        },
+    }
+    project = make_project({"ukdac-dev": document})
+    plan = plan_stack(project, "ukdac-dev")
+    assert plan.find("openstack:networking/network:Network")
+    # The same value in plain text is refused by both the CLI's check and the program.
+    document["config"]["ukdac:tls"]["dns01"]["tsigSecret"] = "c2VjcmV0"
+    (project.stack_dir / "Pulumi.ukdac-dev.yaml").write_text(yaml.safe_dump(document))
+    with pytest.raises(ConfigError, match="must be a `secure:` value"):
+        plan_stack(project, "ukdac-dev")
