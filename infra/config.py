@@ -239,6 +239,13 @@ class CloudConfig(Section):
         title="Keypair public key",
         description="OpenSSH public key installed for the default user of every node.",
     )
+    application_credential_roles: list[str] = Field(
+        default_factory=lambda: ["member", "load-balancer_member"],
+        title="Application credential roles",
+        description="Roles of the cluster's own credential (OCCM and Cinder CSI); the "
+        "operator's user must hold them.",
+        min_length=1,
+    )
 
 
 class NetworkConfig(Section):
@@ -286,6 +293,23 @@ class ControlPlane(Section):
     count: Literal[1, 3, 5] = Field(title="Count", description="Number of control-plane nodes.")
 
 
+class MagnumOptions(Section):
+    """Settings used only by the Magnum backend."""
+
+    master_lb_enabled: bool = Field(
+        default=False,
+        title="Master load balancer",
+        description="Put an Octavia load balancer (with a floating IP) in front of the masters.",
+    )
+    create_timeout_minutes: int = Field(
+        default=60,
+        title="Create timeout (minutes)",
+        description="How long Magnum may take to create the cluster.",
+        ge=10,
+        le=360,
+    )
+
+
 class ClusterConfig(Section):
     """The Kubernetes cluster: backend, version, network plugin and nodes."""
 
@@ -309,6 +333,11 @@ class ClusterConfig(Section):
         "flavor's ephemeral disk.",
         ge=10,
         le=2000,
+    )
+    magnum: MagnumOptions = Field(
+        default_factory=MagnumOptions,
+        title="Magnum options",
+        description="Settings of the Magnum backend (ignored by kubeadm).",
     )
 
 

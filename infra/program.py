@@ -1,35 +1,17 @@
-"""The UKDAC program: wires the components for one validated stack, in dependency order."""
+"""The UKDAC program: wires the layers for one validated stack and exports their outputs."""
 
 from __future__ import annotations
 
 import pulumi
-import pulumi_openstack as openstack
 
-from components.openstack.network import Network, NetworkArgs
+from infra.cloud_layer import build_cloud_layer
 from infra.deployment import Deployment
 
 
 def build(d: Deployment) -> None:
     """Declare every resource of the stack `d` describes and export its outputs."""
     cfg = d.config
-    cloud = openstack.Provider("openstack", cloud=cfg.cloud.name, region=cfg.cloud.region)
-    on_cloud = pulumi.ResourceOptions(providers=[cloud])
-    external = openstack.networking.get_network_output(
-        name=cfg.cloud.external_network,
-        external=True,
-        opts=pulumi.InvokeOutputOptions(provider=cloud),
-    )
-    network = Network(
-        "network",
-        NetworkArgs(
-            name_prefix=d.prefix,
-            cidr=str(cfg.network.node_cidr),
-            dns_nameservers=tuple(str(ip) for ip in cfg.cloud.dns_nameservers),
-            external_network_id=external.id,
-            tags=(f"ukdac-stack={d.stack}",),
-        ),
-        opts=on_cloud,
-    )
+    cloud = build_cloud_layer(d)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("fqdn", d.hostnames.rsp)
@@ -39,6 +21,17 @@ def build(d: Deployment) -> None:
     )
     pulumi.export("vaultUrl", d.vault_url)
     pulumi.export("vaultPathPrefix", d.vault_path_prefix)
-    pulumi.export("networkId", network.network_id)
-    pulumi.export("subnetId", network.subnet_id)
-    pulumi.export("routerId", network.router_id)
+    pulumi.export("networkId", cloud.network.network_id)
+    pulumi.export("subnetId", cloud.network.subnet_id)
+    pulumi.export("routerId", cloud.network.router_id)
+    pulumi.export("clusterBackend", cfg.cluster.backend)
+    pulumi.export("controlPlaneIp", cloud.cluster.floating_ip)
+    pulumi.export("apiUrl", cloud.cluster.api_url)
+    pulumi.export("kubeconfig", cloud.cluster.kubeconfig)
+    pulumi.export("nodes", cloud.cluster.nodes)
+    pulumi.export("buckets", cloud.object_store.bucket_names)
+    pulumi.export("s3Endpoint", cloud.object_store.s3_endpoint)
+    pulumi.export("s3AccessKey", cloud.object_store.access_key)
+    pulumi.export("s3SecretKey", cloud.object_store.secret_key)
+    pulumi.export("applicationCredentialId", cloud.credentials.credential_id)
+    pulumi.export("cloudConf", cloud.credentials.cloud_conf)

@@ -147,6 +147,25 @@ def schedulable_node(s: Sections) -> Iterator[Problem]:
         )
 
 
+# kubelet may set labels under these Kubernetes-owned prefixes only.
+_KUBELET_LABEL_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+
+
+def node_labels_settable(s: Sections) -> Iterator[Problem]:
+    if not s.cluster:
+        return
+    for index, group in enumerate(s.cluster.node_groups):
+        for key in group.labels:
+            reserved = any(d in key.split("/")[0] for d in ("kubernetes.io", "k8s.io"))
+            if "/" in key and reserved and not key.startswith(_KUBELET_LABEL_PREFIXES):
+                yield Problem(
+                    ("cluster", "nodeGroups", index, "labels", key),
+                    "kubelet may not set labels under kubernetes.io or k8s.io (except "
+                    f"{', '.join(_KUBELET_LABEL_PREFIXES)}); use your own prefix",
+                    group.labels[key],
+                )
+
+
 def qserv_label_present(s: Sections) -> Iterator[Problem]:
     if not (s.qserv and s.qserv.enabled and s.cluster):
         return
@@ -189,6 +208,7 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     admin_cidrs_not_world,
     node_groups_unique,
     schedulable_node,
+    node_labels_settable,
     qserv_label_present,
     bucket_names_unique,
     sandbox_section,

@@ -27,6 +27,10 @@ PINS: dict[str, Pin] = {
         "2.36.0", "kubernetes/cloud-provider-openstack @ c453fb7c"
     ),
     "chart/openstack-cinder-csi": Pin("2.36.0", "kubernetes/cloud-provider-openstack @ c453fb7c"),
+    # CNI installed by the kubeadm control plane's cloud-init (VXLAN overlay in both cases).
+    "calico": Pin("v3.30.2", "projectcalico/calico release v3.30.2 (tigera-operator manifests)"),
+    "cilium": Pin("1.17.6", "unverified: cilium/cilium 1.17 patch release"),
+    "cilium-cli": Pin("v0.18.5", "unverified: cilium/cilium-cli release"),
     "qserv-operator": Pin("2024.11.2-rc1", "lsst/qserv-operator @ 7b1bbd2f (operator image tag)"),
     "image/qserv": Pin(
         "qserv/lite-qserv:2024.11.2-rc1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -117,8 +118,12 @@ def test_diff_markdown_is_a_pr_comment(make_project: MakeProject, tmp_path: Path
     code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
     assert code == 0
     assert out.startswith(COMMENT_MARKER)
-    assert "| `ukdac-dev` | 0 | 2 | 0 | 0 |" in out
+    # Nothing added or removed; the changed count is the second column.
+    assert re.search(r"^\| `ukdac-dev` \| 0 \| [1-9][0-9]* \| 0 \| [0-9]+ \|$", out, re.M)
+    assert "- `openstack:networking/subnet:Subnet` **network-subnet**" in out
     assert "- `inputs.cidr`: `10.10.0.0/24` → `10.11.0.0/24`" in out
+    # The control plane's fixed address moves with the subnet: the port shows it.
+    assert "`inputs.fixedIps[0].ipAddress`: `10.10.0.10` → `10.11.0.10`" in out
 
 
 def test_diff_with_base_ref_plans_the_base_from_git(tmp_path: Path) -> None:

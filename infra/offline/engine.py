@@ -183,7 +183,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
         inputs = rpc.deserialize_properties(request.object)
         resource_id = fakes.fake_id(urn) if request.custom else ""
-        state = {**inputs, **fakes.resource_outputs(request.type, urn, inputs)}
+        state = {**inputs, **fakes.resource_outputs(request.type, urn, inputs, self._by_id)}
         if request.custom:
             state.setdefault("id", resource_id)
         for key in request.additionalSecretOutputs:
@@ -192,6 +192,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
+
+    def _by_id(self, resource_id: str) -> dict[str, Any]:
+        """The (plain) state of a registered resource by id, for fakes that need a neighbour."""
+        for registration in list(self.resources.values()):
+            if registration.id == resource_id:
+                return dict(fakes.plain(registration.state))
+        return {}
 
     def Invoke(self, request: Any) -> Any:
         if request.tok != "pulumi:pulumi:getResource":

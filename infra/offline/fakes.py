@@ -78,8 +78,70 @@ def _get_network(args: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# The offline cloud's Keystone: what `get_auth_scope` reports.
+OFFLINE_AUTH_URL = "https://identity.offline.invalid:5000/v3"
+
+
+def _get_auth_scope(args: Mapping[str, Any]) -> dict[str, Any]:
+    region = args.get("region") or "RegionOne"
+    endpoints = [
+        {
+            "id": fake_id("endpoint", i),
+            "interface": i,
+            "region": region,
+            "regionId": region,
+            "url": OFFLINE_AUTH_URL,
+        }
+        for i in ("public", "internal")
+    ]
+    return {
+        "id": fake_id("token"),
+        "name": "offline",
+        "userId": fake_id("user"),
+        "userName": "offline-operator",
+        "userDomainId": "default",
+        "userDomainName": "Default",
+        "projectId": fake_id("project"),
+        "projectName": "offline-project",
+        "projectDomainId": "default",
+        "projectDomainName": "Default",
+        "domainId": "",
+        "domainName": "",
+        "region": region,
+        "roles": [{"roleId": fake_id("role", "member"), "roleName": "member"}],
+        "serviceCatalogs": [
+            {
+                "id": fake_id("service", "identity"),
+                "name": "keystone",
+                "type": "identity",
+                "endpoints": endpoints,
+            }
+        ],
+    }
+
+
+def _get_image(args: Mapping[str, Any]) -> dict[str, Any]:
+    name = args.get("name")
+    if not name:
+        raise FakeError("getImage without a name cannot be answered offline")
+    return {
+        "id": fake_id("image", name),
+        "name": name,
+        "region": args.get("region", "RegionOne"),
+        "minDiskGb": 10,
+        "minRamMb": 0,
+        "sizeBytes": 3_000_000_000,
+        "status": "active",
+        "visibility": "public",
+        "diskFormat": "qcow2",
+        "containerFormat": "bare",
+    }
+
+
 INVOKES: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "openstack:networking/getNetwork:getNetwork": _get_network,
+    "openstack:identity/getAuthScope:getAuthScope": _get_auth_scope,
+    "openstack:images/getImage:getImage": _get_image,
 }
 
 
@@ -307,6 +369,99 @@ def _random_id(urn: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+Lookup = Callable[[str], Mapping[str, Any]]
+
+
+def _host_in(cidr: str, seed: bytes, skip: int = 20) -> str:
+    network = ipaddress.ip_network(cidr)
+    usable = network.num_addresses - skip - 2
+    return str(network.network_address + skip + int.from_bytes(seed[:4], "big") % max(usable, 1))
+
+
+def _port(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    addresses = []
+    for index, fixed in enumerate(inputs.get("fixedIps") or []):
+        address = fixed.get("ipAddress")
+        if not address:
+            subnet = lookup(fixed.get("subnetId", ""))
+            address = _host_in(subnet.get("cidr", "10.0.0.0/24"), _seed(urn, str(index)))
+        addresses.append(address)
+    digest = _seed(urn, "mac")
+    return {
+        "allFixedIps": addresses,
+        "macAddress": "fa:16:3e:" + ":".join(f"{b:02x}" for b in digest[:3]),
+        "allSecurityGroupIds": list(inputs.get("securityGroupIds") or []),
+    }
+
+
+def _floating_ip(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    # TEST-NET-3: never a real address.
+    return {"address": f"203.0.113.{_seed(urn, 'fip')[0] % 250 + 2}"}
+
+
+def _instance(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    networks = list(inputs.get("networks") or [])
+    address = ""
+    if networks and networks[0].get("port"):
+        fixed = lookup(networks[0]["port"]).get("allFixedIps") or [""]
+        address = fixed[0]
+    return {"accessIpV4": address, "allMetadata": dict(inputs.get("metadata") or {})}
+
+
+def _application_credential(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    return {"secret": _seed(urn, "appcred").hex(), "projectId": fake_id("project")}
+
+
+def _ec2_credential(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    return {
+        "access": _seed(urn, "access").hex()[:32],
+        "secret": _seed(urn, "secret").hex()[:32],
+        "projectId": fake_id("project"),
+        "userId": fake_id("user"),
+        "trustId": "",
+    }
+
+
+def _keypair(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    return {"fingerprint": ":".join(f"{b:02x}" for b in _seed(urn, "fingerprint")[:16])}
+
+
+def _magnum_cluster(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    api = f"203.0.113.{_seed(urn, 'api')[0] % 250 + 2}"
+    ca = base64.b64encode(b"offline magnum CA " + _seed(urn, "ca")).decode()
+    raw = (
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: magnum\n  cluster:\n"
+        f"    server: https://{api}:6443\n    certificate-authority-data: {ca}\n"
+        "users:\n- name: admin\n  user:\n"
+        f"    token: {_seed(urn, 'token').hex()}\n"
+        "contexts:\n- name: default\n  context: {cluster: magnum, user: admin}\n"
+        "current-context: default\n"
+    )
+    return {
+        "apiAddress": f"https://{api}:6443",
+        "masterAddresses": [api],
+        "nodeAddresses": [],
+        "stackId": fake_id("heat-stack", urn),
+        "kubeconfig": {
+            "rawConfig": raw,
+            "host": f"https://{api}:6443",
+            "clusterCaCertificate": ca,
+            "clientCertificate": "",
+            "clientKey": "",
+        },
+    }
+
+
+OPENSTACK: dict[str, Callable[[str, Mapping[str, Any], Lookup], dict[str, Any]]] = {
+    "openstack:networking/port:Port": _port,
+    "openstack:networking/floatingIp:FloatingIp": _floating_ip,
+    "openstack:compute/instance:Instance": _instance,
+    "openstack:compute/keypair:Keypair": _keypair,
+    "openstack:identity/applicationCredential:ApplicationCredential": _application_credential,
+    "openstack:identity/ec2CredentialV3:Ec2CredentialV3": _ec2_credential,
+    "openstack:containerinfra/cluster:Cluster": _magnum_cluster,
+}
+
 RESOURCES: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
     "tls:index/privateKey:PrivateKey": _tls_private_key,
     "tls:index/selfSignedCert:SelfSignedCert": _tls_self_signed_cert,
@@ -319,7 +474,14 @@ RESOURCES: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
 }
 
 
-def resource_outputs(type_: str, urn: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Computed outputs the provider would add for a new resource (none for most types)."""
+def resource_outputs(
+    type_: str, urn: str, inputs: Mapping[str, Any], lookup: Lookup
+) -> dict[str, Any]:
+    """Computed outputs the provider would add for a new resource (none for most types).
+
+    `lookup` gives the state of an already registered resource by its id (a port's subnet).
+    """
+    if type_ in OPENSTACK:
+        return OPENSTACK[type_](urn, plain(dict(inputs)), lookup)
     fake = RESOURCES.get(type_)
     return fake(urn, plain(dict(inputs))) if fake else {}

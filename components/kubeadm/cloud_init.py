@@ -1,0 +1,187 @@
+"""cloud-init `#cloud-config` user data that turns an Ubuntu LTS instance into a kubeadm node.
+
+Rendered deterministically: changing user data replaces a Nova server, so the same inputs
+must always give the same bytes (fixed key order, no timestamps, no randomness).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import yaml
+
+Action = Literal["init", "join-control-plane", "join"]
+PKI_DIR = "/etc/kubernetes/pki"
+KUBEADM_CONFIG = "/etc/kubernetes/kubeadm.yaml"
+ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
+KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
+
+
+@dataclass(frozen=True)
+class Pki:
+    """The cluster's CAs and service-account key, made by the program, shared by control planes."""
+
+    ca_cert: str
+    ca_key: str
+    front_proxy_ca_cert: str
+    front_proxy_ca_key: str
+    etcd_ca_cert: str
+    etcd_ca_key: str
+    sa_key: str
+    sa_pub: str
+
+    def files(self) -> list[tuple[str, str, str]]:
+        """(path, permissions, content) of every file kubeadm expects in its pki directory."""
+        return [
+            (f"{PKI_DIR}/ca.crt", "0644", self.ca_cert),
+            (f"{PKI_DIR}/ca.key", "0600", self.ca_key),
+            (f"{PKI_DIR}/front-proxy-ca.crt", "0644", self.front_proxy_ca_cert),
+            (f"{PKI_DIR}/front-proxy-ca.key", "0600", self.front_proxy_ca_key),
+            (f"{PKI_DIR}/etcd/ca.crt", "0644", self.etcd_ca_cert),
+            (f"{PKI_DIR}/etcd/ca.key", "0600", self.etcd_ca_key),
+            (f"{PKI_DIR}/sa.key", "0600", self.sa_key),
+            (f"{PKI_DIR}/sa.pub", "0644", self.sa_pub),
+        ]
+
+
+@dataclass(frozen=True)
+class CniInstall:
+    """Files and commands that install the pod network, run once on the first control plane."""
+
+    files: tuple[tuple[str, str], ...] = ()
+    commands: tuple[str, ...] = field(default=())
+
+
+def calico(version: str, pod_cidr: str) -> CniInstall:
+    """Calico through the Tigera operator, VXLAN encapsulation, BGP off."""
+    base = f"https://raw.githubusercontent.com/projectcalico/calico/{version}/manifests"
+    resources = yaml.safe_dump_all(
+        [
+            {
+                "apiVersion": "operator.tigera.io/v1",
+                "kind": "Installation",
+                "metadata": {"name": "default"},
+                "spec": {
+                    "calicoNetwork": {
+                        "bgp": "Disabled",
+                        "ipPools": [
+                            {
+                                "name": "default-ipv4-ippool",
+                                "blockSize": 26,
+                                "cidr": pod_cidr,
+                                "encapsulation": "VXLAN",
+                                "natOutgoing": "Enabled",
+                                "nodeSelector": "all()",
+                            }
+                        ],
+                    }
+                },
+            },
+            {
+                "apiVersion": "operator.tigera.io/v1",
+                "kind": "APIServer",
+                "metadata": {"name": "default"},
+                "spec": {},
+            },
+        ],
+        sort_keys=True,
+    )
+    path = "/etc/kubernetes/cni/calico-resources.yaml"
+    kubectl = f"kubectl --kubeconfig {ADMIN_KUBECONFIG}"
+    return CniInstall(
+        files=((path, resources),),
+        commands=(
+            f"{kubectl} create -f {base}/operator-crds.yaml",
+            f"{kubectl} create -f {base}/tigera-operator.yaml",
+            f"{kubectl} wait --for condition=established --timeout=120s "
+            "crd/installations.operator.tigera.io",
+            f"{kubectl} create -f {path}",
+        ),
+    )
+
+
+def cilium(version: str, cli_version: str) -> CniInstall:
+    """Cilium in tunnel (VXLAN) mode with Kubernetes IPAM, installed by a pinned cilium CLI."""
+    tarball = (
+        f"https://github.com/cilium/cilium-cli/releases/download/{cli_version}/"
+        "cilium-linux-amd64.tar.gz"
+    )
+    return CniInstall(
+        commands=(
+            f"curl -fsSL {tarball} | tar -xz -C /usr/local/bin cilium",
+            f"KUBECONFIG={ADMIN_KUBECONFIG} cilium install --version {version} "
+            "--set ipam.mode=kubernetes --set routingMode=tunnel --set tunnelProtocol=vxlan",
+        ),
+    )
+
+
+def _package_version(kubernetes_version: str) -> str:
+    return f"{kubernetes_version}-1.1"
+
+
+def render(
+    *,
+    kubernetes_version: str,
+    kubeadm_config: str,
+    action: Action,
+    hosts: Sequence[tuple[str, str]] = (),
+    pki: Pki | None = None,
+    cni: CniInstall | None = None,
+) -> str:
+    """The `#cloud-config` document of one node."""
+    minor = ".".join(kubernetes_version.split(".")[:2])
+    repo = f"https://pkgs.k8s.io/core:/stable:/v{minor}/deb/"
+    pinned = _package_version(kubernetes_version)
+    files: list[dict[str, str]] = [
+        {"path": "/etc/modules-load.d/kubernetes.conf", "content": "overlay\nbr_netfilter\n"},
+        {
+            "path": "/etc/sysctl.d/99-kubernetes.conf",
+            "content": "net.bridge.bridge-nf-call-iptables = 1\n"
+            "net.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n",
+        },
+        {"path": KUBEADM_CONFIG, "permissions": "0600", "content": kubeadm_config},
+    ]
+    if pki is not None:
+        files += [
+            {"path": path, "permissions": mode, "content": content}
+            for path, mode, content in pki.files()
+        ]
+    if cni is not None:
+        files += [{"path": path, "permissions": "0644", "content": c} for path, c in cni.files]
+    commands: list[str | list[str]] = [
+        ["modprobe", "overlay"],
+        ["modprobe", "br_netfilter"],
+        ["sysctl", "--system"],
+        ["swapoff", "-a"],
+        "mkdir -p /etc/containerd && containerd config default "
+        "| sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml",
+        ["systemctl", "restart", "containerd"],
+        f"mkdir -p /etc/apt/keyrings && curl -fsSL {repo}Release.key | gpg --dearmor -o {KEYRING}",
+        f"echo 'deb [signed-by={KEYRING}] {repo} /' > /etc/apt/sources.list.d/kubernetes.list",
+        ["apt-get", "update"],
+        [
+            "apt-get",
+            "install",
+            "-y",
+            f"kubelet={pinned}",
+            f"kubeadm={pinned}",
+            f"kubectl={pinned}",
+        ],
+        ["apt-mark", "hold", "kubelet", "kubeadm", "kubectl"],
+        ["systemctl", "enable", "--now", "kubelet"],
+    ]
+    commands += [f"echo '{address} {name}' >> /etc/hosts" for name, address in hosts]
+    if action == "init":
+        commands.append(["kubeadm", "init", "--config", KUBEADM_CONFIG])
+        commands += list(cni.commands if cni else ())
+    else:
+        commands.append(["kubeadm", "join", "--config", KUBEADM_CONFIG])
+    document = {
+        "package_update": True,
+        "packages": ["apt-transport-https", "ca-certificates", "curl", "gpg", "containerd"],
+        "write_files": files,
+        "runcmd": commands,
+    }
+    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, width=4096)

@@ -1,0 +1,68 @@
+"""The cluster's own OpenStack credential, and the `cloud.conf` that OCCM and Cinder CSI read."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_openstack as openstack
+
+
+@dataclass(frozen=True)
+class CloudCredentialsArgs:
+    """`roles` limit the credential to what the cloud providers need (no `unrestricted`)."""
+
+    name: str
+    region: str
+    auth_url: pulumi.Input[str]
+    floating_network_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    roles: tuple[str, ...] = ("member", "load-balancer_member")
+
+
+def render_cloud_conf(region: str, values: list[Any]) -> str:
+    """The INI file of cloud-provider-openstack (OCCM and Cinder CSI)."""
+    auth_url, credential_id, secret, floating_network_id, subnet_id = values
+    return (
+        "[Global]\n"
+        f"auth-url={auth_url}\n"
+        f"application-credential-id={credential_id}\n"
+        f"application-credential-secret={secret}\n"
+        f"region={region}\n"
+        "\n"
+        "[LoadBalancer]\n"
+        f"floating-network-id={floating_network_id}\n"
+        f"subnet-id={subnet_id}\n"
+    )
+
+
+class CloudCredentials(pulumi.ComponentResource):
+    """An application credential restricted to listed roles; `cloud_conf` is a secret."""
+
+    cloud_conf: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: CloudCredentialsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ukdac:openstack:CloudCredentials", name, None, opts)
+        self.credential = openstack.identity.ApplicationCredential(
+            f"{name}-application-credential",
+            name=args.name,
+            description="Kubernetes cloud provider and Cinder CSI (managed by Pulumi)",
+            roles=list(args.roles),
+            unrestricted=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.credential_id = self.credential.id
+        self.cloud_conf = pulumi.Output.secret(
+            pulumi.Output.all(
+                args.auth_url,
+                self.credential.id,
+                self.credential.secret,
+                args.floating_network_id,
+                args.subnet_id,
+            ).apply(functools.partial(render_cloud_conf, args.region))
+        )
+        self.register_outputs({"credentialId": self.credential_id, "cloudConf": self.cloud_conf})

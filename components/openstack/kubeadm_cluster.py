@@ -1,0 +1,392 @@
+"""A kubeadm Kubernetes cluster on Nova instances, fully declared: no SSH, no manual steps.
+
+The program makes the cluster's CAs and service-account key (pulumi_tls) and its bootstrap
+token (pulumi_random); cloud-init writes them to each control plane, so the join hash and
+an admin kubeconfig are computed here. The floating IP on the first control plane's port is
+both the API endpoint and the ingress entry, and it is in the API server's SANs.
+
+The user data holds cluster secrets: it is a secret output, and pods must be kept away from
+the metadata service that serves it (the platform layer's network policy does that).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_openstack as openstack
+import pulumi_random as random
+import pulumi_tls as tls
+
+from components.kubeadm import cloud_init, documents, pki
+
+CA_HOURS = 10 * 365 * 24
+ADMIN_HOURS = 365 * 24
+CONTROL_PLANE_OFFSET = 10  # control-plane i gets host .10+i of the node subnet
+
+
+@dataclass(frozen=True)
+class NodeGroupSpec:
+    """Identical workers: labels and taints are applied by kubelet at join."""
+
+    name: str
+    flavor: str
+    count: int
+    labels: tuple[tuple[str, str], ...] = ()
+    taints: tuple[documents.Taint, ...] = ()
+
+
+@dataclass(frozen=True)
+class KubeadmClusterArgs:
+    name_prefix: str
+    kubernetes_version: str
+    image_name: str
+    public_key: str
+    network_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    node_cidr: str
+    pod_cidr: str
+    service_cidr: str
+    floating_ip_pool: str
+    control_plane_flavor: str
+    control_plane_count: int
+    node_groups: tuple[NodeGroupSpec, ...]
+    security_group_ids: Mapping[str, pulumi.Input[str]]  # control-plane, workers, ingress
+    cni: cloud_init.CniInstall
+    api_sans: tuple[str, ...] = ()
+    boot_volume_size: int | None = None
+    allowed_address_cidrs: tuple[str, ...] = ()
+    token_ttl: str = "24h0m0s"  # noqa: S105 (a duration, not a password)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+def control_plane_addresses(node_cidr: str, count: int) -> list[str]:
+    """Fixed addresses of the control planes, so user data never waits on DHCP."""
+    network = ipaddress.ip_network(node_cidr)
+    return [str(network.network_address + CONTROL_PLANE_OFFSET + i) for i in range(count)]
+
+
+def _ca(parent: pulumi.Resource, name: str, common_name: str) -> tuple[Any, Any]:
+    opts = pulumi.ResourceOptions(parent=parent)
+    key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
+    cert = tls.SelfSignedCert(
+        name,
+        private_key_pem=key.private_key_pem,
+        subject=tls.SelfSignedCertSubjectArgs(common_name=common_name),
+        is_ca_certificate=True,
+        validity_period_hours=CA_HOURS,
+        allowed_uses=["cert_signing", "digital_signature", "key_encipherment"],
+        opts=opts,
+    )
+    return key, cert
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the API lives inside the cluster: a name every node resolves to control plane 0."""
+
+    api_name: str
+    endpoint: str
+    hosts: tuple[tuple[str, str], ...]
+    cp_addresses: tuple[str, ...]
+
+
+def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]) -> str:
+    fip, token, pki_files = values
+    config = documents.init_documents(
+        cluster_name=args.name_prefix,
+        kubernetes_version=args.kubernetes_version,
+        advertise_address=layout.cp_addresses[0],
+        control_plane_endpoint=layout.endpoint,
+        cert_sans=[fip, layout.api_name, *args.api_sans, *layout.cp_addresses],
+        pod_subnet=args.pod_cidr,
+        service_subnet=args.service_cidr,
+        bootstrap_token=token,
+        token_ttl=args.token_ttl,
+    )
+    return cloud_init.render(
+        kubernetes_version=args.kubernetes_version,
+        kubeadm_config=documents.render(config),
+        action="init",
+        hosts=layout.hosts,
+        pki=pki_files,
+        cni=args.cni,
+    )
+
+
+def _join_user_data(
+    args: KubeadmClusterArgs,
+    layout: _Layout,
+    labels: Mapping[str, str],
+    taints: tuple[documents.Taint, ...],
+    control_plane_address: str | None,
+    values: list[Any],
+) -> str:
+    token, ca_hash, *rest = values
+    config = documents.join_documents(
+        api_endpoint=layout.endpoint,
+        bootstrap_token=token,
+        ca_cert_hash=ca_hash,
+        labels=labels,
+        taints=taints,
+        control_plane_address=control_plane_address,
+    )
+    return cloud_init.render(
+        kubernetes_version=args.kubernetes_version,
+        kubeadm_config=documents.render(config),
+        action="join-control-plane" if control_plane_address else "join",
+        hosts=layout.hosts,
+        pki=rest[0] if rest else None,
+    )
+
+
+def _node_entry(node: str, ips: list[str]) -> dict[str, str]:
+    return {"name": node, "ip": ips[0] if ips else ""}
+
+
+def _kubeconfig(cluster: str, values: list[Any]) -> str:
+    fip, ca_cert, client_cert, client_key = values
+    return pki.kubeconfig(
+        cluster=cluster,
+        server=f"https://{fip}:6443",
+        ca_cert_pem=ca_cert,
+        client_cert_pem=client_cert,
+        client_key_pem=client_key,
+    )
+
+
+def _secret(value: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    return pulumi.Output.secret(value)
+
+
+class KubeadmCluster(pulumi.ComponentResource):
+    """Control planes and node groups from kubeadm; kubeconfig and addresses as outputs."""
+
+    kubeconfig: pulumi.Output[str]
+    api_url: pulumi.Output[str]
+    floating_ip: pulumi.Output[str]
+    nodes: pulumi.Output[dict[str, Any]]
+
+    def __init__(
+        self, name: str, args: KubeadmClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ukdac:openstack:KubeadmCluster", name, None, opts)
+        self.args = args
+        self.name = name
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = args.name_prefix
+        self.keypair = openstack.compute.Keypair(
+            f"{name}-keypair", name=f"{prefix}-keypair", public_key=args.public_key, opts=child
+        )
+        self._make_pki()
+        token_id = random.RandomString(
+            f"{name}-token-id", length=6, upper=False, special=False, opts=child
+        )
+        token_secret = random.RandomPassword(
+            f"{name}-token-secret", length=16, upper=False, special=False, opts=child
+        )
+        self.token = _secret(pulumi.Output.concat(token_id.result, ".", token_secret.result))
+        self.ca_cert_hash: pulumi.Output[str] = self.ca.cert_pem.apply(pki.ca_cert_hash)
+        self.fip = openstack.networking.FloatingIp(
+            f"{name}-api-fip",
+            pool=args.floating_ip_pool,
+            description=f"{prefix}: Kubernetes API and ingress",
+            opts=child,
+        )
+        self.image_id: pulumi.Output[str] | None = None
+        if args.boot_volume_size:
+            self.image_id = openstack.images.get_image_output(
+                name=args.image_name, most_recent=True, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).id
+        addresses = tuple(control_plane_addresses(args.node_cidr, args.control_plane_count))
+        api_name = f"kube-api.{prefix}.internal"
+        self.layout = _Layout(api_name, f"{api_name}:6443", ((api_name, addresses[0]),), addresses)
+        self.nodes_by_group: dict[str, list[tuple[str, openstack.networking.Port]]] = {}
+        self._control_planes()
+        self._workers()
+
+        self.floating_ip = self.fip.address
+        self.api_url = self.fip.address.apply(lambda ip: f"https://{ip}:6443")
+        self.kubeconfig = _secret(
+            pulumi.Output.all(
+                self.fip.address,
+                self.ca.cert_pem,
+                self.admin_cert.cert_pem,
+                self.admin_key.private_key_pem,
+            ).apply(functools.partial(_kubeconfig, prefix))
+        )
+        self.nodes = pulumi.Output.all(
+            **{
+                group: pulumi.Output.all(
+                    *[
+                        port.all_fixed_ips.apply(functools.partial(_node_entry, node))
+                        for node, port in members
+                    ]
+                )
+                for group, members in self.nodes_by_group.items()
+            }
+        )
+        self.register_outputs(
+            {
+                "apiUrl": self.api_url,
+                "floatingIp": self.floating_ip,
+                "kubeconfig": self.kubeconfig,
+                "nodes": self.nodes,
+            }
+        )
+
+    def _make_pki(self) -> None:
+        name, child = self.name, pulumi.ResourceOptions(parent=self)
+        self.ca_key, self.ca = _ca(self, f"{name}-ca", "kubernetes")
+        self.front_proxy_key, self.front_proxy = _ca(
+            self, f"{name}-front-proxy-ca", "front-proxy-ca"
+        )
+        self.etcd_key, self.etcd = _ca(self, f"{name}-etcd-ca", "etcd-ca")
+        self.sa_key = tls.PrivateKey(
+            f"{name}-sa-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child
+        )
+        self.admin_key = tls.PrivateKey(
+            f"{name}-admin-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child
+        )
+        csr = tls.CertRequest(
+            f"{name}-admin-csr",
+            private_key_pem=self.admin_key.private_key_pem,
+            subject=tls.CertRequestSubjectArgs(
+                common_name="ukdac-admin", organization="kubeadm:cluster-admins"
+            ),
+            opts=child,
+        )
+        self.admin_cert = tls.LocallySignedCert(
+            f"{name}-admin-cert",
+            cert_request_pem=csr.cert_request_pem,
+            ca_private_key_pem=self.ca_key.private_key_pem,
+            ca_cert_pem=self.ca.cert_pem,
+            validity_period_hours=ADMIN_HOURS,
+            allowed_uses=["digital_signature", "key_encipherment", "client_auth"],
+            opts=child,
+        )
+        self.pki_files: pulumi.Output[cloud_init.Pki] = pulumi.Output.all(
+            self.ca.cert_pem,
+            self.ca_key.private_key_pem,
+            self.front_proxy.cert_pem,
+            self.front_proxy_key.private_key_pem,
+            self.etcd.cert_pem,
+            self.etcd_key.private_key_pem,
+            self.sa_key.private_key_pem,
+            self.sa_key.public_key_pem,
+        ).apply(lambda v: cloud_init.Pki(*v))
+
+    def _control_planes(self) -> None:
+        args, layout = self.args, self.layout
+        server_group = self._server_group("control-plane", "anti-affinity")
+        self.first: openstack.compute.Instance | None = None
+        for index, address in enumerate(layout.cp_addresses):
+            node = f"{args.name_prefix}-control-plane-{index}"
+            groups = [args.security_group_ids["control-plane"]]
+            if index == 0:
+                groups.append(args.security_group_ids["ingress"])
+            port = self._port(node, groups, address)
+            if index == 0:
+                user_data = pulumi.Output.all(self.fip.address, self.token, self.pki_files).apply(
+                    functools.partial(_init_user_data, args, layout)
+                )
+            else:
+                user_data = pulumi.Output.all(self.token, self.ca_cert_hash, self.pki_files).apply(
+                    functools.partial(_join_user_data, args, layout, {}, (), address)
+                )
+            instance = self._instance(node, "control-plane", port, server_group, user_data)
+            self.first = self.first or instance
+            self.nodes_by_group.setdefault("control-plane", []).append((node, port))
+        self.fip_association = openstack.networking.FloatingIpAssociate(
+            f"{self.name}-api-fip-association",
+            floating_ip=self.fip.address,
+            port_id=self.nodes_by_group["control-plane"][0][1].id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _workers(self) -> None:
+        args, layout = self.args, self.layout
+        for group in args.node_groups:
+            server_group = self._server_group(group.name, "soft-anti-affinity")
+            user_data = pulumi.Output.all(self.token, self.ca_cert_hash).apply(
+                functools.partial(
+                    _join_user_data, args, layout, dict(group.labels), group.taints, None
+                )
+            )
+            for index in range(group.count):
+                node = f"{args.name_prefix}-{group.name}-{index}"
+                port = self._port(node, [args.security_group_ids["workers"]], None)
+                self._instance(node, group.name, port, server_group, user_data, group.flavor)
+                self.nodes_by_group.setdefault(group.name, []).append((node, port))
+
+    def _server_group(self, group: str, policy: str) -> openstack.compute.ServerGroup:
+        return openstack.compute.ServerGroup(
+            f"{self.name}-{group}-servers",
+            name=f"{self.args.name_prefix}-{group}",
+            policies=policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _logical(self, node: str) -> str:
+        return f"{self.name}-{node.removeprefix(self.args.name_prefix + '-')}"
+
+    def _port(
+        self, node: str, security_groups: list[pulumi.Input[str]], address: str | None
+    ) -> openstack.networking.Port:
+        fixed = openstack.networking.PortFixedIpArgs(
+            subnet_id=self.args.subnet_id, ip_address=address
+        )
+        return openstack.networking.Port(
+            f"{self._logical(node)}-port",
+            name=f"{node}-port",
+            network_id=self.args.network_id,
+            admin_state_up=True,
+            fixed_ips=[fixed],
+            security_group_ids=security_groups,
+            allowed_address_pairs=[
+                openstack.networking.PortAllowedAddressPairArgs(ip_address=cidr)
+                for cidr in self.args.allowed_address_cidrs
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _instance(
+        self,
+        node: str,
+        group: str,
+        port: openstack.networking.Port,
+        server_group: openstack.compute.ServerGroup,
+        user_data: pulumi.Output[str],
+        flavor: str | None = None,
+    ) -> openstack.compute.Instance:
+        args = self.args
+        block_devices = None
+        if self.image_id is not None:
+            block_devices = [
+                openstack.compute.InstanceBlockDeviceArgs(
+                    uuid=self.image_id,
+                    source_type="image",
+                    destination_type="volume",
+                    volume_size=args.boot_volume_size,
+                    boot_index=0,
+                    delete_on_termination=True,
+                )
+            ]
+        after = [self.first] if self.first is not None else None
+        return openstack.compute.Instance(
+            self._logical(node),
+            name=node,
+            flavor_name=flavor or args.control_plane_flavor,
+            image_name=None if block_devices else args.image_name,
+            block_devices=block_devices,
+            key_pair=self.keypair.name,
+            networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
+            user_data=_secret(user_data),
+            scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(group=server_group.id)],
+            metadata={**args.metadata, "ukdac-node-group": group},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )

@@ -1,0 +1,196 @@
+"""The OpenStack layer of a stack: network, security groups, cluster, buckets, credentials.
+
+Translates the validated config into component arguments; the components know nothing of
+UKDAC, its names or its environments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_openstack as openstack
+
+from components.kubeadm import cloud_init
+from components.kubeadm.documents import Taint
+from components.openstack.cloud_credentials import CloudCredentials, CloudCredentialsArgs
+from components.openstack.kubeadm_cluster import KubeadmCluster, KubeadmClusterArgs, NodeGroupSpec
+from components.openstack.magnum_cluster import (
+    MagnumCluster,
+    MagnumClusterArgs,
+    MagnumNodeGroupSpec,
+)
+from components.openstack.network import Network, NetworkArgs
+from components.openstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
+from components.openstack.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.openstack.security_rules import CLUSTER_RULES, CNIS, cni_rules
+from infra.deployment import Deployment
+from infra.versions import pinned
+
+
+@dataclass
+class CloudLayer:
+    """What the platform layer needs from the cloud."""
+
+    network: Network
+    cluster: KubeadmCluster | MagnumCluster
+    object_store: ObjectStore
+    credentials: CloudCredentials
+
+
+def _identity_url(catalogs: list[Any]) -> str:
+    for service in catalogs:
+        if service["type"] == "identity":
+            for endpoint in service["endpoints"]:
+                if endpoint["interface"] == "public":
+                    return str(endpoint["url"])
+    raise ValueError("the service catalog has no public identity endpoint")
+
+
+def _catalog(scope: Any) -> list[Any]:
+    return [
+        {
+            "type": s.type,
+            "endpoints": [{"interface": e.interface, "url": e.url} for e in s.endpoints],
+        }
+        for s in scope.service_catalogs
+    ]
+
+
+def _cni(d: Deployment) -> cloud_init.CniInstall:
+    cfg = d.config
+    if cfg.cluster.cni == "calico":
+        return cloud_init.calico(pinned("calico"), str(cfg.network.pod_cidr))
+    return cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"))
+
+
+def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> KubeadmCluster:
+    cfg = d.config
+    cni = CNIS[cfg.cluster.cni]
+    tags = (f"ukdac-stack={d.stack}",)
+    groups = SecurityGroups(
+        "security-groups",
+        SecurityGroupsArgs(
+            name_prefix=d.prefix,
+            admin_cidrs=tuple(str(c) for c in cfg.cloud.admin_cidrs),
+            rules=CLUSTER_RULES + cni_rules(cni),
+            tags=tags,
+        ),
+        opts=opts,
+    )
+    return KubeadmCluster(
+        "cluster",
+        KubeadmClusterArgs(
+            name_prefix=d.prefix,
+            kubernetes_version=cfg.cluster.kubernetes_version,
+            image_name=cfg.cloud.image,
+            public_key=cfg.cloud.keypair_public_key,
+            network_id=network.network_id,
+            subnet_id=network.subnet_id,
+            node_cidr=str(cfg.network.node_cidr),
+            pod_cidr=str(cfg.network.pod_cidr),
+            service_cidr=str(cfg.network.service_cidr),
+            floating_ip_pool=cfg.cloud.external_network,
+            control_plane_flavor=cfg.cluster.control_plane.flavor,
+            control_plane_count=cfg.cluster.control_plane.count,
+            node_groups=tuple(
+                NodeGroupSpec(
+                    name=g.name,
+                    flavor=g.flavor,
+                    count=g.count,
+                    labels=tuple(sorted(g.labels.items())),
+                    taints=tuple(Taint(t.key, t.value, t.effect) for t in g.taints),
+                )
+                for g in cfg.cluster.node_groups
+            ),
+            security_group_ids={str(k): v for k, v in groups.ids.items()},
+            cni=_cni(d),
+            api_sans=(d.hostnames.rsp,),
+            boot_volume_size=cfg.cluster.boot_volume_size,
+            allowed_address_cidrs=(str(cfg.network.pod_cidr),) if cni.needs_address_pairs else (),
+            metadata={"ukdac-stack": d.stack},
+        ),
+        opts=opts,
+    )
+
+
+def _magnum(
+    d: Deployment, network: Network, external_id: pulumi.Output[str], opts: pulumi.ResourceOptions
+) -> MagnumCluster:
+    cfg = d.config
+    return MagnumCluster(
+        "cluster",
+        MagnumClusterArgs(
+            name_prefix=d.prefix,
+            kubernetes_version=cfg.cluster.kubernetes_version,
+            image_name=cfg.cloud.image,
+            public_key=cfg.cloud.keypair_public_key,
+            external_network_id=external_id,
+            network_id=network.network_id,
+            subnet_id=network.subnet_id,
+            dns_nameserver=str(cfg.cloud.dns_nameservers[0]),
+            control_plane_flavor=cfg.cluster.control_plane.flavor,
+            control_plane_count=cfg.cluster.control_plane.count,
+            node_groups=tuple(
+                MagnumNodeGroupSpec(g.name, g.flavor, g.count) for g in cfg.cluster.node_groups
+            ),
+            network_driver=cfg.cluster.cni,
+            boot_volume_size=cfg.cluster.boot_volume_size,
+            master_lb_enabled=cfg.cluster.magnum.master_lb_enabled,
+            create_timeout_minutes=cfg.cluster.magnum.create_timeout_minutes,
+        ),
+        opts=opts,
+    )
+
+
+def build_cloud_layer(d: Deployment) -> CloudLayer:
+    """Declare the OpenStack resources of `d`, in dependency order."""
+    cfg = d.config
+    provider = openstack.Provider("openstack", cloud=cfg.cloud.name, region=cfg.cloud.region)
+    opts = pulumi.ResourceOptions(providers=[provider])
+    invoke = pulumi.InvokeOutputOptions(provider=provider)
+    external = openstack.networking.get_network_output(
+        name=cfg.cloud.external_network, external=True, opts=invoke
+    )
+    scope = openstack.identity.get_auth_scope_output(name="ukdac", opts=invoke)
+    network = Network(
+        "network",
+        NetworkArgs(
+            name_prefix=d.prefix,
+            cidr=str(cfg.network.node_cidr),
+            dns_nameservers=tuple(str(ip) for ip in cfg.cloud.dns_nameservers),
+            external_network_id=external.id,
+            tags=(f"ukdac-stack={d.stack}",),
+        ),
+        opts=opts,
+    )
+    cluster: KubeadmCluster | MagnumCluster
+    if cfg.cluster.backend == "kubeadm":
+        cluster = _kubeadm(d, network, opts)
+    else:
+        cluster = _magnum(d, network, external.id, opts)
+    store = ObjectStore(
+        "object-store",
+        ObjectStoreArgs(
+            buckets=tuple(
+                BucketSpec(b.physical_name, retain=b.retain, protect=d.protect_stateful)
+                for b in d.buckets
+            ),
+            s3_endpoint=cfg.buckets.s3_endpoint,
+        ),
+        opts=opts,
+    )
+    credentials = CloudCredentials(
+        "cloud-credentials",
+        CloudCredentialsArgs(
+            name=d.physical_name("cloud-provider"),
+            region=cfg.cloud.region,
+            auth_url=scope.apply(_catalog).apply(_identity_url),
+            floating_network_id=external.id,
+            subnet_id=network.subnet_id,
+            roles=tuple(cfg.cloud.application_credential_roles),
+        ),
+        opts=opts,
+    )
+    return CloudLayer(network, cluster, store, credentials)
