@@ -36,6 +36,56 @@ def median(code: str) -> float:
     return statistics.median(timed(code) for _ in range(RUNS))
 
 
+SCALE_NODES = (3, 50, 200)
+
+
+def _scaled_project(workers: int) -> Path:
+    """A throwaway project whose stack is ukdac-dev with `workers` worker nodes."""
+    import tempfile
+
+    import yaml
+
+    root = Path(tempfile.mkdtemp(prefix="ukdac-bench-"))
+    (root / "Pulumi.yaml").write_text(
+        f"name: ukdac\nruntime: python\nmain: {ROOT / 'infra'}/\nstackConfigDir: stacks\n"
+    )
+    (root / "stacks").mkdir()
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.ukdac-dev.yaml").read_text())
+    document["config"]["ukdac:cluster"] = {
+        "nodeGroups": [
+            {
+                "name": "workers",
+                "flavor": "m1.xlarge",
+                "count": workers,
+                "labels": {"tier": "utility"},
+            }
+        ]
+    }
+    (root / "stacks" / "Pulumi.ukdac-dev.yaml").write_text(yaml.safe_dump(document))
+    return root
+
+
+def scaling() -> None:
+    from infra.offline.engine import plan_stack
+    from infra.stackfile import load_project
+
+    print(f"\n{'workers':>7} {'resources':>9} {'plan (cold) s':>14} {'plan (warm) s':>14}")
+    warm: dict[int, float] = {}
+    for workers in SCALE_NODES:
+        root = _scaled_project(workers)
+        cold = median(PLAN.format(root=str(root), stack="ukdac-dev"))
+        project = load_project(root)
+        runs = []
+        for _ in range(RUNS):
+            start = time.perf_counter()
+            plan = plan_stack(project, "ukdac-dev")
+            runs.append(time.perf_counter() - start)
+        warm[workers] = statistics.median(runs)
+        print(f"{workers:>7} {len(plan.resources):>9} {cold:>14.3f} {warm[workers]:>14.3f}")
+    low, high = SCALE_NODES[0], SCALE_NODES[-1]
+    print(f"ratio {high}/{low} (warm plan): {warm[high] / warm[low]:.2f}")
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from infra.offline.engine import plan_stack

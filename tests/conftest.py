@@ -61,3 +61,20 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
         return load_project(tmp_path)
 
     return make
+
+
+def schemas_dir() -> Path:
+    """../shared/schemas (or UKDAC_SCHEMAS_DIR); tests skip, naming it, only when it is absent."""
+    import os
+
+    folder = Path(os.environ.get("UKDAC_SCHEMAS_DIR", ROOT.parent / "shared" / "schemas"))
+    if not folder.is_dir():
+        pytest.skip(f"schema folder {folder} is absent (set UKDAC_SCHEMAS_DIR)")
+    return folder
+
+
+def schema_file(relative: str) -> Path:
+    path = schemas_dir() / relative
+    if not path.is_file():
+        pytest.fail(f"{path} is missing from the schema folder")
+    return path

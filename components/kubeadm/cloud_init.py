@@ -12,6 +12,8 @@ from typing import Literal
 
 import yaml
 
+from components.kubeadm.documents import DUMPER
+
 Action = Literal["init", "join-control-plane", "join"]
 PKI_DIR = "/etc/kubernetes/pki"
 KUBEADM_CONFIG = "/etc/kubernetes/kubeadm.yaml"
@@ -57,7 +59,7 @@ class CniInstall:
 def calico(version: str, pod_cidr: str) -> CniInstall:
     """Calico through the Tigera operator, VXLAN encapsulation, BGP off."""
     base = f"https://raw.githubusercontent.com/projectcalico/calico/{version}/manifests"
-    resources = yaml.safe_dump_all(
+    resources = yaml.dump_all(
         [
             {
                 "apiVersion": "operator.tigera.io/v1",
@@ -86,6 +88,7 @@ def calico(version: str, pod_cidr: str) -> CniInstall:
                 "spec": {},
             },
         ],
+        Dumper=DUMPER,
         sort_keys=True,
     )
     path = "/etc/kubernetes/cni/calico-resources.yaml"
@@ -184,4 +187,4 @@ def render(
         "write_files": files,
         "runcmd": commands,
     }
-    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, width=4096)
+    return "#cloud-config\n" + yaml.dump(document, Dumper=DUMPER, sort_keys=False, width=4096)

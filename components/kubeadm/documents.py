@@ -16,6 +16,9 @@ API_VERSION = "kubeadm.k8s.io/v1beta4"
 KUBELET_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 CRI_SOCKET = "unix:///var/run/containerd/containerd.sock"
 BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token"
+# libyaml's emitter when present (several times faster); tests check it writes the same bytes as
+# the pure-Python one, so user data does not depend on how PyYAML was built.
+DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 
 
@@ -140,4 +143,4 @@ def join_documents(
 
 def render(documents: Sequence[Mapping[str, Any]]) -> str:
     """A multi-document YAML file, keys in a fixed order."""
-    return yaml.safe_dump_all(list(documents), sort_keys=True, default_flow_style=False)
+    return yaml.dump_all(list(documents), Dumper=DUMPER, sort_keys=True, default_flow_style=False)
