@@ -469,6 +469,17 @@ class BucketsConfig(Section):
     containers: list[Bucket] = Field(
         default_factory=list, title="Buckets", description="The buckets to create."
     )
+    credentials_namespace: DnsLabel = Field(
+        default="tap",
+        title="Credentials namespace",
+        description="Namespace of the `s3-credentials` Secret (AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY) for the services that use the buckets.",
+    )
+    tap_bucket: DnsLabel | None = Field(
+        default=None,
+        title="TAP results bucket",
+        description="Which bucket holds TAP async results; unset uses the first bucket.",
+    )
 
 
 class SandboxConfig(Section):

@@ -6,12 +6,15 @@ import pulumi
 
 from infra.cloud_layer import build_cloud_layer
 from infra.deployment import Deployment
+from infra.phalanx import application_values, environment_values
+from infra.platform_layer import build_platform_layer
 
 
 def build(d: Deployment) -> None:
     """Declare every resource of the stack `d` describes and export its outputs."""
     cfg = d.config
     cloud = build_cloud_layer(d)
+    platform = build_platform_layer(d, cloud)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("fqdn", d.hostnames.rsp)
@@ -35,3 +38,9 @@ def build(d: Deployment) -> None:
     pulumi.export("s3SecretKey", cloud.object_store.secret_key)
     pulumi.export("applicationCredentialId", cloud.credentials.credential_id)
     pulumi.export("cloudConf", cloud.credentials.cloud_conf)
+    pulumi.export("defaultStorageClass", platform.cloud_provider.default_storage_class)
+    pulumi.export("ingressClass", platform.ingress.class_name)
+    pulumi.export("clusterIssuer", platform.cert_manager.issuer)
+    pulumi.export("argocdUrl", platform.argocd.url)
+    pulumi.export("phalanxEnvironment", environment_values(d))
+    pulumi.export("phalanxApplications", application_values(d))

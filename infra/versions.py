@@ -31,6 +31,11 @@ PINS: dict[str, Pin] = {
     "calico": Pin("v3.30.2", "projectcalico/calico release v3.30.2 (tigera-operator manifests)"),
     "cilium": Pin("1.17.6", "unverified: cilium/cilium 1.17 patch release"),
     "cilium-cli": Pin("v0.18.5", "unverified: cilium/cilium-cli release"),
+    # Rubin's maintained controller build (upstream ingress-nginx was retired in March 2026).
+    "image/ingress-nginx-controller": Pin(
+        "ghcr.io/lsst-sqre/ingress-nginx-controller:v1.15.6-lsstsqre-chainguard",
+        "DESIGN.md: phalanx's pin as of August 2026; its digest was not available offline",
+    ),
     "qserv-operator": Pin("2024.11.2-rc1", "lsst/qserv-operator @ 7b1bbd2f (operator image tag)"),
     "image/qserv": Pin(
         "qserv/lite-qserv:2024.11.2-rc1",
@@ -41,6 +46,20 @@ PINS: dict[str, Pin] = {
         "unverified: follows the operator tag; check it against qserv-operator (issue 5)",
     ),
 }
+
+# Where each chart comes from (the version is in PINS as chart/<name>).
+CHART_REPOSITORIES: dict[str, str] = {
+    "cert-manager": "https://charts.jetstack.io",
+    "vault": "https://helm.releases.hashicorp.com",
+    "argo-cd": "https://argoproj.github.io/argo-helm",
+    "ingress-nginx": "https://kubernetes.github.io/ingress-nginx",
+    "openstack-cloud-controller-manager": "https://kubernetes.github.io/cloud-provider-openstack",
+    "openstack-cinder-csi": "https://kubernetes.github.io/cloud-provider-openstack",
+}
+
+QSERV_OPERATOR_MANIFEST = (
+    "https://raw.githubusercontent.com/lsst/qserv-operator/{tag}/manifests/operator.yaml"
+)
 
 # Kubernetes minors ukdac's kubeadm documents (kubeadm.k8s.io/v1beta4) and validation cover.
 SUPPORTED_KUBERNETES_MINORS: tuple[str, ...] = ("1.34", "1.35", "1.36")

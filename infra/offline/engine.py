@@ -111,6 +111,11 @@ def _options(request: Any) -> dict[str, Any]:
         }
         if timeouts:
             options["customTimeouts"] = timeouts
+    if request.remote and request.providers:
+        # A remote (provider-side) component: which providers its children will use.
+        options["providers"] = {
+            package: _provider_urn(ref) for package, ref in sorted(request.providers.items())
+        }
     if request.deletedWith:
         options["deletedWith"] = request.deletedWith
     if request.importId:
@@ -159,6 +164,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()  # type: ignore[no-untyped-call]
         wire = _struct(request.object)
+        if "__provider" in wire:  # a dynamic provider's pickled code: not plan data
+            wire["__provider"] = "[dynamic provider]"
         record = PlannedResource(
             urn=urn,
             type=request.type,

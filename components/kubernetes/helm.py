@@ -1,0 +1,46 @@
+"""Helm releases with pinned charts: one way to install a chart, used by every component."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """A chart at an exact version in a repository."""
+
+    chart: str
+    version: str
+    repository: str
+
+
+def release(
+    name: str,
+    chart: ChartRef,
+    namespace: str,
+    values: pulumi.Input[Mapping[str, Any]],
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource] | None = None,
+    protect: bool = False,
+    timeout_seconds: int = 900,
+) -> k8s.helm.v3.Release:
+    """A Helm release that waits for its resources and rolls back a failed upgrade."""
+    return k8s.helm.v3.Release(
+        name,
+        name=name,
+        chart=chart.chart,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace,
+        create_namespace=True,
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=timeout_seconds,
+        values=values,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on, protect=protect),
+    )

@@ -1,0 +1,86 @@
+"""Qserv: qserv-operator from its release manifest, then a `Qserv` resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class QservArgs:
+    operator_manifest: str  # URL of manifests/operator.yaml at a pinned tag
+    image: str
+    db_image: str
+    storage_class: str
+    czar_replicas: int
+    czar_storage: str
+    worker_replicas: int
+    worker_storage: str
+    preferred_node_label: tuple[str, str]  # ingest and xrootd prefer nodes with this label
+    query_node_port: int = 30040
+    namespace: str = "qserv"
+
+
+def _prefer(label: tuple[str, str]) -> dict[str, Any]:
+    key, value = label
+    return {
+        "nodeAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "preference": {
+                        "matchExpressions": [{"key": key, "operator": "In", "values": [value]}]
+                    },
+                }
+            ]
+        }
+    }
+
+
+def qserv_spec(args: QservArgs) -> dict[str, Any]:
+    return {
+        "image": args.image,
+        "dbImage": args.db_image,
+        "storageClassName": args.storage_class,
+        "storage": args.worker_storage,
+        "czar": {"replicas": args.czar_replicas, "storage": args.czar_storage},
+        "worker": {"replicas": args.worker_replicas, "storage": args.worker_storage},
+        "ingest": {"affinity": _prefer(args.preferred_node_label)},
+        "xrootd": {"affinity": _prefer(args.preferred_node_label)},
+        "queryService": {"type": "NodePort", "nodePort": args.query_node_port},
+    }
+
+
+class Qserv(pulumi.ComponentResource):
+    """The operator (its webhook needs cert-manager: pass it in `depends_on`) and the database."""
+
+    def __init__(
+        self,
+        name: str,
+        args: QservArgs,
+        depends_on: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ukdac:kubernetes:Qserv", name, None, opts)
+        self.operator = k8s.yaml.v2.ConfigFile(
+            f"{name}-operator",
+            file=args.operator_manifest,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.qserv = k8s.apiextensions.CustomResource(
+            f"{name}-qserv",
+            api_version="qserv.lsst.org/v1beta1",
+            kind="Qserv",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="qserv", namespace=args.namespace),
+            spec=qserv_spec(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, self.namespace]),
+        )
+        self.register_outputs({})
