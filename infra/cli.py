@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
-from infra.deployment import leaf_paths, validate
+from infra.deployment import Deployment, leaf_paths, validate
 from infra.diff import StackDiff, diff_plans
 from infra.errors import ConfigError, UkdacError, format_path
 from infra.offline.engine import plan_stack
+from infra.phalanx import application_values, environment_values, vault_secrets
 from infra.plan import Plan
 from infra.profiles import deep_merge, defaults_for
+from infra.pulumi_cli import read_stack_outputs
 from infra.render import markdown, render_diff, render_plan
 from infra.schema import stack_file_schema
 from infra.stackfile import Project, load_project, load_stack_file
@@ -213,6 +216,64 @@ def config_show(stack: Annotated[str, typer.Argument(help="Stack name.")]) -> No
         origin = "stack file" if path in from_file else f"{environment} profile"
         table.add_row(format_path(path), json.dumps(value), origin)
     out.print(table)
+
+
+def _deployment(stack: str) -> Deployment:
+    project = _project()
+    stack_file = load_stack_file(project, stack)
+    return validate(stack_file.namespace(), stack, stack_file.display, set(stack_file.secure_paths))
+
+
+@app.command("phalanx-values")
+@reports_errors
+def phalanx_values(
+    stack: Annotated[str, typer.Argument(help="Stack name.")],
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Write the files into this phalanx checkout.")
+    ] = None,
+) -> None:
+    """The phalanx values ukdac derives: the environment file and per-application values."""
+    d = _deployment(stack)
+    env = d.config.phalanx.environment
+    files = {f"environments/values-{env}.yaml": environment_values(d)}
+    for app_name, values in application_values(d).items():
+        files[f"applications/{app_name}/values-{env}.yaml"] = values
+    for path, values in files.items():
+        text = f"# Written by ukdac from stacks/Pulumi.{stack}.yaml\n" + yaml.safe_dump(
+            values, sort_keys=False
+        )
+        if output_dir:
+            target = output_dir / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            out.print(f"wrote {target}")
+        else:
+            sys.stdout.write(f"--- # {path}\n{text}")
+
+
+@app.command()
+@reports_errors
+def secrets(
+    stack: Annotated[str, typer.Argument(help="Stack name.")],
+    show: Annotated[
+        bool, typer.Option(help="Show the values (reads the deployed stack's outputs).")
+    ] = False,
+) -> None:
+    """Which Vault paths and keys phalanx expects, and which stack output holds each value."""
+    d = _deployment(stack)
+    values: dict[str, str] = {}
+    if show:
+        values = read_stack_outputs(stack, [output for *_, output in vault_secrets(d)])
+    table = Table(title=f"Vault secrets for {stack} ({d.vault_url})", title_justify="left")
+    table.add_column("path")
+    table.add_column("key")
+    table.add_column("value")
+    table.add_column("from stack output")
+    for path, key, output in vault_secrets(d):
+        table.add_row(path, key, values.get(output, "********"), output)
+    out.print(table)
+    if not show:
+        out.print("Values are masked; --show reads them from the deployed stack.")
 
 
 def main() -> None:  # pragma: no cover - console-script shim

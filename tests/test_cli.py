@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from infra.cli import app
@@ -184,3 +185,23 @@ def test_diff_keeps_secrets_masked(tmp_path: Path) -> None:
 def test_diff_usage_errors(args: list[str]) -> None:
     code, _, err = ukdac(ROOT, *args)
     assert code == 1 and "BASE.json HEAD.json" in err
+
+
+def test_phalanx_values_writes_the_environment_file(tmp_path: Path) -> None:
+    code, out, _ = ukdac(ROOT, "phalanx-values", "ukdac-prod", "--output-dir", str(tmp_path))
+    assert code == 0
+    values = yaml.safe_load((tmp_path / "environments" / "values-ukidacprod.yaml").read_text())
+    assert values["fqdn"] == "rsp.lsst.ac.uk"
+    assert values["vaultUrl"] == "https://vault.rsp.lsst.ac.uk"
+    assert values["applications"] == {"cert-manager": False, "ingress-nginx": False}
+    tap = yaml.safe_load((tmp_path / "applications" / "tap" / "values-ukidacprod.yaml").read_text())
+    assert tap["cadc-tap"]["config"]["gcsBucketType"] == "S3"
+
+
+def test_secrets_lists_vault_paths_masked_and_show_needs_the_cli() -> None:
+    code, out, _ = ukdac(ROOT, "secrets", "ukdac-dev")
+    assert code == 0
+    assert "AWS_SECRET_ACCESS_KEY" in out and "********" in out and "s3SecretKey" in out
+    if shutil.which("pulumi") is None:
+        code, _, err = ukdac(ROOT, "secrets", "ukdac-dev", "--show")
+        assert code == 1 and "needs the pulumi CLI" in err and "Traceback" not in err

@@ -1,0 +1,37 @@
+"""The one adapter to a real Pulumi deployment: the `pulumi` CLI, when it is installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from infra.errors import UkdacError
+
+
+class PulumiCliMissing(UkdacError):
+    """The command needs the Pulumi CLI and a logged-in state backend."""
+
+
+def _pulumi() -> str:
+    path = shutil.which("pulumi")
+    if path is None:
+        raise PulumiCliMissing(
+            "this needs the pulumi CLI (https://www.pulumi.com/docs/install/) and "
+            "`pulumi login` to the state backend; it is not installed here"
+        )
+    return path
+
+
+def read_stack_outputs(stack: str, names: list[str]) -> dict[str, str]:
+    """Named outputs of a deployed stack, secrets shown."""
+    result = subprocess.run(
+        [_pulumi(), "stack", "output", "--stack", stack, "--json", "--show-secrets"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise UkdacError(f"pulumi stack output failed: {result.stderr.strip()}")
+    outputs = json.loads(result.stdout)
+    return {name: str(outputs.get(name, "")) for name in names}
