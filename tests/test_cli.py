@@ -188,7 +188,7 @@ def test_diff_usage_errors(args: list[str]) -> None:
 
 
 def test_phalanx_values_writes_the_environment_file(tmp_path: Path) -> None:
-    code, out, _ = ukdac(ROOT, "phalanx-values", "ukdac-prod", "--output-dir", str(tmp_path))
+    code, _, _ = ukdac(ROOT, "phalanx-values", "ukdac-prod", "--output-dir", str(tmp_path))
     assert code == 0
     values = yaml.safe_load((tmp_path / "environments" / "values-ukidacprod.yaml").read_text())
     assert values["fqdn"] == "rsp.lsst.ac.uk"

@@ -45,7 +45,9 @@ DEFAULTS = {
     "ingress-nginx": "helm/ingress-nginx-4.15.1.values.yaml",
     "argo-cd": "helm/argo-cd-10.1.1.values.yaml",
     "openstack-cinder-csi": "helm/openstack-cinder-csi-2.36.0.values.yaml",
-    "openstack-cloud-controller-manager": "helm/openstack-cloud-controller-manager-2.36.0.values.yaml",
+    "openstack-cloud-controller-manager": (
+        "helm/openstack-cloud-controller-manager-2.36.0.values.yaml"
+    ),
 }
 SCHEMAS = {
     "vault": "helm/vault-0.34.1.values.schema.json",
