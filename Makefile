@@ -20,11 +20,13 @@ plan: $(STAMP)
 	$(BIN)/ukdac plan $(STACK)
 
 lint: $(STAMP)
-	$(BIN)/ruff check $(SRC) tests bench
-	$(BIN)/ruff format --check $(SRC) tests bench
+	$(BIN)/ruff check $(SRC) policies tests bench
+	$(BIN)/ruff format --check $(SRC) policies tests bench
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows
 
 typecheck: $(STAMP)
-	$(BIN)/mypy $(SRC)
+	$(BIN)/mypy $(SRC) policies
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not cloud"

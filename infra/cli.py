@@ -24,8 +24,12 @@ from infra.profiles import deep_merge, defaults_for
 from infra.pulumi_cli import read_stack_outputs
 from infra.render import markdown, render_diff, render_plan
 from infra.schema import stack_file_schema
+from infra.schema_docs import render as render_config_docs
 from infra.stackfile import Project, load_project, load_stack_file
 from infra.worktree import checkout, plan_tree
+from policies.rules import POLICIES
+from policies.rules import run_all as run_policies
+from policies.views import from_plan as view_from_plan
 
 app = typer.Typer(
     help="Plan, check and diff the LSST:UK Data Access Centre's Pulumi stacks.",
@@ -172,6 +176,18 @@ def config_schema() -> None:
     sys.stdout.write(json.dumps(stack_file_schema(), indent=2) + "\n")
 
 
+@config_app.command("docs")
+def config_docs(
+    output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+) -> None:
+    """Generate the configuration reference (docs/configuration.md)."""
+    text = render_config_docs()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 @config_app.command("check")
 @reports_errors
 def config_check(
@@ -216,6 +232,10 @@ def config_show(stack: Annotated[str, typer.Argument(help="Stack name.")]) -> No
         origin = "stack file" if path in from_file else f"{environment} profile"
         table.add_row(format_path(path), json.dumps(value), origin)
     out.print(table)
+
+
+def policy_names() -> list[str]:
+    return [policy.name for policy in POLICIES]
 
 
 def _deployment(stack: str) -> Deployment:
@@ -274,6 +294,42 @@ def secrets(
     out.print(table)
     if not show:
         out.print("Values are masked; --show reads them from the deployed stack.")
+
+
+@app.command("policy-config")
+@reports_errors
+def policy_config(stack: Annotated[str, typer.Argument(help="Stack name.")]) -> None:
+    """The policy pack's config for a stack (`pulumi preview --policy-pack-config FILE`)."""
+    d = _deployment(stack)
+    config = {
+        "environment": d.config.environment,
+        "adminCidrs": [str(c) for c in d.config.cloud.admin_cidrs],
+    }
+    sys.stdout.write(json.dumps({name: config for name in policy_names()}, indent=2) + "\n")
+
+
+@app.command("policy-check")
+@reports_errors
+def policy_check(
+    stacks: Annotated[list[str] | None, typer.Argument(help="Stack names.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Check every stack in stacks/.")] = False,
+) -> None:
+    """Run the policy pack's rules over the offline plans (exit 1 on any violation)."""
+    project = _project()
+    failed = False
+    for name in _stacks(project, stacks, every):
+        d = _deployment(name)
+        view = view_from_plan(
+            plan_stack(project, name), tuple(str(c) for c in d.config.cloud.admin_cidrs)
+        )
+        violations = run_policies(view)
+        for violation in violations:
+            err.print(f"[red]{name}[/red] {violation.policy}: {violation.message}", soft_wrap=True)
+        if not violations:
+            out.print(f"[green]ok[/green] {name}: {len(policy_names())} policies")
+        failed = failed or bool(violations)
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console-script shim

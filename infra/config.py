@@ -240,7 +240,7 @@ class CloudConfig(Section):
         description="OpenSSH public key installed for the default user of every node.",
     )
     application_credential_roles: list[str] = Field(
-        default_factory=lambda: ["member", "load-balancer_member"],
+        default=["member", "load-balancer_member"],
         title="Application credential roles",
         description="Roles of the cluster's own credential (OCCM and Cinder CSI); the "
         "operator's user must hold them.",
@@ -279,10 +279,10 @@ class NodeGroup(Section):
     flavor: str = Field(title="Flavor", description="Nova flavor of the nodes.", min_length=1)
     count: int = Field(title="Count", description="Number of nodes.", ge=0, le=500)
     labels: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict, title="Labels", description="Kubernetes labels of the nodes."
+        default={}, title="Labels", description="Kubernetes labels of the nodes."
     )
     taints: list[Taint] = Field(
-        default_factory=list, title="Taints", description="Kubernetes taints of the nodes."
+        default=[], title="Taints", description="Kubernetes taints of the nodes."
     )
 
 
@@ -335,7 +335,7 @@ class ClusterConfig(Section):
         le=2000,
     )
     magnum: MagnumOptions = Field(
-        default_factory=MagnumOptions,
+        default=MagnumOptions(),
         title="Magnum options",
         description="Settings of the Magnum backend (ignored by kubeadm).",
     )
@@ -467,7 +467,7 @@ class BucketsConfig(Section):
         title="Retain by default", description="Retention of buckets that do not say."
     )
     containers: list[Bucket] = Field(
-        default_factory=list, title="Buckets", description="The buckets to create."
+        default=[], title="Buckets", description="The buckets to create."
     )
     credentials_namespace: DnsLabel = Field(
         default="tap",

@@ -1,0 +1,282 @@
+"""The policies as plain functions over a neutral view of a stack.
+
+They run in two places: under `pulumi preview --policy-pack policies` (the pack in
+`policies/__main__.py` builds the view from the engine's resources) and in pytest over the
+offline plan of every stack (`policies/views.py`). Keeping them apart from the PolicyPack
+lets the tests prove each one passes on every stack and fails where it must.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SECRET_MARK = "[secret"  # noqa: S105 (the plan's mask, not a password)
+WORLD = {"0.0.0.0/0", "::/0"}
+LETSENCRYPT_PROD = "https://acme-v02.api.letsencrypt.org/directory"
+SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
+# Keys whose string value is a credential (a mapping under such a key is a settings block, such
+# as a chart's `secret: {name: ...}`, and is searched further instead).
+SECRET_KEYS = re.compile(r"(password|secret|privatekey|token|kubeconfig|userdata)$", re.I)
+
+
+@dataclass(frozen=True)
+class Resource:
+    urn: str
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+
+
+@dataclass(frozen=True)
+class StackView:
+    """What a policy sees. `secrets_visible`: masked values are marked (offline plans only)."""
+
+    stack: str
+    environment: str
+    admin_cidrs: tuple[str, ...]
+    resources: tuple[Resource, ...]
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    secrets_visible: bool = False
+    retain_visible: bool = False  # the engine does not tell a policy pack retainOnDelete
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def releases(self, chart: str | None = None) -> list[Resource]:
+        return [
+            r
+            for r in self.of_type("kubernetes:helm.sh/v3:Release")
+            if chart is None or r.props.get("chart") == chart
+        ]
+
+    def custom(self, kind: str) -> list[Resource]:
+        return [
+            r
+            for r in self.resources
+            if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")
+        ]
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    urn: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str
+    check: Callable[[StackView], Iterator[tuple[str, str]]]  # (urn, message)
+
+    def run(self, view: StackView) -> list[Violation]:
+        return [Violation(self.name, urn, message) for urn, message in self.check(view)]
+
+
+def _is_masked(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(SECRET_MARK)
+
+
+def _covers(props: Mapping[str, Any], port: int) -> bool:
+    low, high = props.get("portRangeMin"), props.get("portRangeMax")
+    return low is not None and high is not None and low <= port <= high
+
+
+def world_ingress(view: StackView) -> Iterator[tuple[str, str]]:
+    for rule in view.of_type("openstack:networking/secGroupRule:SecGroupRule"):
+        p = rule.props
+        if p.get("direction") != "ingress" or p.get("remoteIpPrefix") not in WORLD:
+            continue
+        web = p.get("protocol") == "tcp" and (_covers(p, 80) or _covers(p, 443))
+        narrow = p.get("portRangeMin") == p.get("portRangeMax")
+        if not (web and narrow and "-ingress-" in rule.name):
+            yield (
+                rule.urn,
+                (
+                    f"{rule.name} opens {p.get('protocol')} {p.get('portRangeMin')}-"
+                    f"{p.get('portRangeMax')} to the Internet; only 80 and 443 on the ingress "
+                    "group may"
+                ),
+            )
+
+
+def admin_access(view: StackView) -> Iterator[tuple[str, str]]:
+    admins = {ipaddress.ip_network(c) for c in view.admin_cidrs}
+    for rule in view.of_type("openstack:networking/secGroupRule:SecGroupRule"):
+        p = rule.props
+        if p.get("direction") != "ingress" or p.get("protocol") != "tcp":
+            continue
+        if not (_covers(p, 22) or _covers(p, 6443)):
+            continue
+        cidr = p.get("remoteIpPrefix")
+        if cidr and ipaddress.ip_network(cidr) not in admins:
+            allowed = sorted(map(str, admins))
+            yield (
+                rule.urn,
+                f"{rule.name} lets {cidr} reach SSH or the Kubernetes API; admins: {allowed}",
+            )
+        if not cidr and not p.get("remoteGroupId"):
+            yield rule.urn, f"{rule.name} lets anyone reach SSH or the Kubernetes API"
+
+
+def _secret_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if isinstance(item, str) and item and SECRET_KEYS.search(str(key)):
+                yield child, item
+            else:
+                yield from _secret_leaves(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _secret_leaves(item, f"{path}[{index}]")
+
+
+def _all_masked(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(_all_masked(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_all_masked(v) for v in value)
+    return _is_masked(value) or isinstance(value, bool | int)
+
+
+def credentials_secret(view: StackView) -> Iterator[tuple[str, str]]:
+    if not view.secrets_visible:
+        return  # the engine does not tell a policy pack which values are secret
+    for secret in view.of_type("kubernetes:core/v1:Secret"):
+        for key in ("stringData", "data"):
+            if secret.props.get(key) and not _all_masked(secret.props[key]):
+                yield secret.urn, f"{secret.name}: {key} holds credentials in plain text"
+    for resource in view.resources:
+        for path, value in _secret_leaves(resource.props):
+            if resource.type.startswith("pulumi:providers:") and path == "cloud":
+                continue
+            if not _all_masked(value):
+                yield resource.urn, f"{resource.name}: {path} holds a credential in plain text"
+    for key in ("kubeconfig", "s3AccessKey", "s3SecretKey", "cloudConf"):
+        if key in view.outputs and not _is_masked(view.outputs[key]):
+            yield f"output:{key}", f"stack output {key} is not a secret"
+
+
+def prod_protected(view: StackView) -> Iterator[tuple[str, str]]:
+    if view.environment != "prod":
+        return
+    stateful = [
+        *view.of_type("openstack:objectstorage/container:Container"),
+        *view.releases("vault"),
+    ]
+    for resource in stateful:
+        if not resource.protect:
+            yield resource.urn, f"{resource.name} holds prod data and must be protect=True"
+
+
+def prod_buckets_retained(view: StackView) -> Iterator[tuple[str, str]]:
+    if view.environment != "prod" or not view.retain_visible:
+        return
+    for bucket in view.of_type("openstack:objectstorage/container:Container"):
+        if not bucket.retain_on_delete:
+            yield bucket.urn, f"{bucket.name} is a prod bucket and must be retained on delete"
+
+
+def vault_dev_only_in_sandbox(view: StackView) -> Iterator[tuple[str, str]]:
+    for release in view.releases("vault"):
+        values = release.props.get("values") or {}
+        dev = ((values.get("server") or {}).get("dev") or {}).get("enabled")
+        if dev and view.environment != "sandbox":
+            yield release.urn, f"Vault dev mode (in memory, unsealed) in {view.environment}"
+
+
+def _issuer_annotations(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key == "cert-manager.io/cluster-issuer" and isinstance(item, str):
+                yield item
+            else:
+                yield from _issuer_annotations(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _issuer_annotations(item)
+
+
+def prod_real_certificates(view: StackView) -> Iterator[tuple[str, str]]:
+    if view.environment != "prod":
+        return
+    allowed = {"letsencrypt", "letsencrypt-dns"}
+    for resource in view.resources:
+        for asked in _issuer_annotations(resource.props):
+            if asked not in allowed:
+                yield resource.urn, f"{resource.name} asks issuer {asked!r}; prod uses letsencrypt"
+    for cluster_issuer in view.custom("ClusterIssuer"):
+        meta = cluster_issuer.props.get("metadata") or {}
+        if meta.get("name") in allowed:
+            server = ((cluster_issuer.props.get("spec") or {}).get("acme") or {}).get("server")
+            if server != LETSENCRYPT_PROD:
+                yield (
+                    cluster_issuer.urn,
+                    f"ClusterIssuer {meta.get('name')} in prod must use {LETSENCRYPT_PROD}",
+                )
+
+
+def prod_no_auto_sync(view: StackView) -> Iterator[tuple[str, str]]:
+    if view.environment != "prod":
+        return
+    for app in view.custom("Application"):
+        automated = ((app.props.get("spec") or {}).get("syncPolicy") or {}).get("automated")
+        if automated is not None:
+            yield app.urn, f"{app.name}: Argo CD automatic sync is off in prod"
+
+
+def charts_pinned(view: StackView) -> Iterator[tuple[str, str]]:
+    for release in view.releases():
+        version = str(release.props.get("version") or "")
+        repo = str((release.props.get("repositoryOpts") or {}).get("repo") or "")
+        if not SEMVER.match(version):
+            yield release.urn, f"{release.name}: chart version {version!r} is not an exact version"
+        if not repo.startswith("https://"):
+            yield release.urn, f"{release.name}: chart repository {repo!r} is not https"
+
+
+POLICIES: tuple[Policy, ...] = (
+    Policy(
+        "world-ingress-only-http-https",
+        "Only 80/443 on the ingress group are open to the Internet.",
+        world_ingress,
+    ),
+    Policy(
+        "ssh-and-api-from-admins",
+        "SSH and the Kubernetes API only from admin CIDRs and the cluster.",
+        admin_access,
+    ),
+    Policy(
+        "credentials-are-secret",
+        "Every credential, key, token and kubeconfig is a Pulumi secret.",
+        credentials_secret,
+    ),
+    Policy("prod-stateful-protected", "Prod buckets and Vault are protect=True.", prod_protected),
+    Policy("prod-buckets-retained", "Prod buckets are retained on delete.", prod_buckets_retained),
+    Policy(
+        "vault-dev-only-in-sandbox", "Vault dev mode only in sandboxes.", vault_dev_only_in_sandbox
+    ),
+    Policy(
+        "prod-real-certificates",
+        "No staging or self-signed issuer in prod.",
+        prod_real_certificates,
+    ),
+    Policy("prod-no-auto-sync", "Argo CD does not auto-sync in prod.", prod_no_auto_sync),
+    Policy(
+        "charts-pinned",
+        "Every Helm release pins an exact chart version from an https repository.",
+        charts_pinned,
+    ),
+)
+
+
+def run_all(view: StackView) -> list[Violation]:
+    return [violation for policy in POLICIES for violation in policy.run(view)]
