@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
+from typing import Any
 
 from infra.errors import UkdacError
 
@@ -35,3 +37,24 @@ def read_stack_outputs(stack: str, names: list[str]) -> dict[str, str]:
         raise UkdacError(f"pulumi stack output failed: {result.stderr.strip()}")
     outputs = json.loads(result.stdout)
     return {name: str(outputs.get(name, "")) for name in names}
+
+
+def _stack(project_root: str, stack: str, create: bool) -> Any:
+    _pulumi()
+    from pulumi import automation
+
+    if create:
+        return automation.create_or_select_stack(stack_name=stack, work_dir=project_root)
+    return automation.select_stack(stack_name=stack, work_dir=project_root)
+
+
+def up(project_root: str, stack: str, on_output: Callable[[str], None]) -> None:
+    """`pulumi up` of the stack through the Automation API, streaming its output."""
+    _stack(project_root, stack, create=True).up(on_output=on_output)
+
+
+def destroy(project_root: str, stack: str, on_output: Callable[[str], None]) -> None:
+    """`pulumi destroy`, then remove the stack from the backend."""
+    selected = _stack(project_root, stack, create=False)
+    selected.destroy(on_output=on_output)
+    selected.workspace.remove_stack(stack)

@@ -1,0 +1,246 @@
+"""Preflight, clean-up and error handling against the real OpenStack services of the test cloud."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from infra.cleanup import CSI_CLUSTER_KEY, delete_leftovers, find_leftovers
+from infra.deployment import Deployment, validate
+from infra.footprint import footprint
+from infra.main import app
+from infra.offline.engine import plan_stack
+from infra.openstack_client import CloudError, connect
+from infra.preflight import Check, run_preflight
+from infra.stackfile import Project, load_stack_file
+from tests.cloud.conftest import sandbox_stack
+
+STACK = "ukdac-sbx-cloudtest"
+
+
+def deployment(project: Project, stack: str) -> Deployment:
+    stack_file = load_stack_file(project, stack)
+    return validate(stack_file.namespace(), stack, stack_file.display, set(stack_file.secure_paths))
+
+
+def preflight(project: Project, stack: str) -> tuple[list[Check], int]:
+    d = deployment(project, stack)
+    cloud = connect(d.config.cloud.name, d.config.cloud.region)
+    checks = run_preflight(cloud, d, footprint(plan_stack(project, stack)))
+    return checks, cloud.requests
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+def test_preflight_passes_for_a_stack_that_fits(cloud_project: Callable[..., Project]) -> None:
+    project = cloud_project({STACK: sandbox_stack("cloudtest")})
+    checks, _ = preflight(project, STACK)
+    failed = [c for c in checks if not c.ok]
+    assert failed == []
+    rows = by_name(checks)
+    assert rows["image cirros-fake"].available == "found"
+    assert rows["external network public"].available == "external"
+    assert rows["quota: instances"].need == "3"
+    assert rows["quota: cores"].need == "3"  # m1.small + 2 x m1.tiny, 1 vCPU each
+    assert rows["quota: ram (MB)"].need == str(2048 + 2 * 512)
+    assert rows["EC2 credentials"].available == "created and removed"
+    assert rows["object store"].ok
+
+
+def test_preflight_reports_a_missing_image_and_flavor(
+    cloud_project: Callable[..., Project],
+) -> None:
+    document = sandbox_stack("cloudtest")
+    document["config"]["ukdac:cloud"]["image"] = "no-such-image"
+    document["config"]["ukdac:cluster"]["nodeGroups"][0]["flavor"] = "m9.huge"
+    project = cloud_project({STACK: document})
+    rows = by_name(preflight(project, STACK)[0])
+    assert not rows["image no-such-image"].ok and rows["image no-such-image"].available == "missing"
+    assert not rows["flavor m9.huge"].ok
+
+
+@pytest.fixture
+def lowered_cores(admin: Any, demo: Any) -> Iterator[int]:
+    """The demo project's core quota lowered to 2 for one test, then put back."""
+    project_id = demo.current_project_id
+    before = admin.get_compute_quotas(project_id).cores
+    admin.set_compute_quotas(project_id, cores=2)
+    try:
+        yield 2
+    finally:
+        admin.set_compute_quotas(project_id, cores=before)
+
+
+def test_preflight_reports_the_exact_shortfall_of_a_lowered_quota(
+    cloud_project: Callable[..., Project], lowered_cores: int, demo: Any
+) -> None:
+    project = cloud_project({STACK: sandbox_stack("cloudtest")})
+    used = demo.compute.get_limits().absolute.total_cores_used
+    rows = by_name(preflight(project, STACK)[0])
+    cores = rows["quota: cores"]
+    assert not cores.ok
+    assert cores.need == "3" and cores.available == str(max(lowered_cores - used, 0))
+
+
+def test_preflight_cli_exits_1_listing_the_shortfall(
+    cloud_project: Callable[..., Project], lowered_cores: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = cloud_project({STACK: sandbox_stack("cloudtest")})
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(app, ["preflight", STACK], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "shortfall: quota: cores: needs 3" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_request_count_does_not_grow_with_the_stack(cloud_project: Callable[..., Project]) -> None:
+    project = cloud_project(
+        {
+            STACK: sandbox_stack("cloudtest", workers=2),
+            "ukdac-sbx-big": sandbox_stack("big", workers=200),
+        }
+    )
+    _, small = preflight(project, STACK)
+    big_checks, big = preflight(project, "ukdac-sbx-big")
+    assert small == big
+    assert not by_name(big_checks)["quota: instances"].ok  # 201 servers do not fit, and it says so
+
+
+# ---------------------------------------------------------------------------------------------
+# Clean-up
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def made_by_kubernetes(demo: Any) -> Iterator[dict[str, list[str]]]:
+    """Volumes and floating IPs as Cinder CSI and the cloud controller make them, plus decoys."""
+    ids: dict[str, list[str]] = {"ours": [], "decoys": []}
+    public = demo.network.find_network("public")
+
+    def volume(cluster: str | None, bucket: str) -> None:
+        metadata = (
+            {CSI_CLUSTER_KEY: cluster, "csi.storage.k8s.io/pvc/name": "data-0"} if cluster else {}
+        )
+        made = demo.block_storage.create_volume(
+            size=1, name=f"pvc-{uuid.uuid4()}", metadata=metadata
+        )
+        ids[bucket].append(made.id)
+
+    def fip(cluster: str | None, bucket: str) -> None:
+        description = (
+            f"Floating IP for Kubernetes external service rsp/ingress from cluster {cluster}"
+            if cluster
+            else ""
+        )
+        made = demo.network.create_ip(floating_network_id=public.id, description=description)
+        ids[bucket].append(made.id)
+
+    for _ in range(2):
+        volume(STACK, "ours")
+    fip(STACK, "ours")
+    volume("ukdac-sbx-other", "decoys")
+    volume("ukdac-prod", "decoys")
+    volume(f"{STACK}-2", "decoys")  # a longer name that starts the same: not ours
+    volume(None, "decoys")
+    fip("ukdac-prod", "decoys")
+    fip(None, "decoys")
+    for volume_id in ids["ours"] + ids["decoys"]:
+        if demo.block_storage.find_volume(volume_id):
+            demo.block_storage.wait_for_status(
+                demo.block_storage.get_volume(volume_id), "available", wait=60
+            )
+    try:
+        yield ids
+    finally:
+        for item in ids["ours"] + ids["decoys"]:
+            if demo.block_storage.find_volume(item):
+                demo.block_storage.delete_volume(item, ignore_missing=True)
+            if demo.network.find_ip(item):
+                demo.network.delete_ip(item, ignore_missing=True)
+
+
+def test_cleanup_deletes_exactly_what_the_stack_left(
+    made_by_kubernetes: dict[str, list[str]], demo: Any
+) -> None:
+    cloud = connect("osbox-demo")
+    found = find_leftovers(cloud, STACK)
+    assert {item.id for item in found} == set(made_by_kubernetes["ours"])
+    assert {item.kind for item in found} == {"volume", "floating IP"}
+    lines = delete_leftovers(cloud, found, timeout=120)
+    assert len(lines) == 3
+    for item in made_by_kubernetes["ours"]:
+        assert demo.block_storage.find_volume(item) is None and demo.network.find_ip(item) is None
+    for item in made_by_kubernetes["decoys"]:
+        assert demo.block_storage.find_volume(item) or demo.network.find_ip(item), item
+    assert find_leftovers(cloud, STACK) == []
+
+
+def test_cleanup_cli_is_a_dry_run_without_yes(
+    made_by_kubernetes: dict[str, list[str]],
+    cloud_project: Callable[..., Project],
+    monkeypatch: pytest.MonkeyPatch,
+    demo: Any,
+) -> None:
+    project = cloud_project({STACK: sandbox_stack("cloudtest")})
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(app, ["cleanup", STACK], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "dry run: --yes deletes these" in result.stdout
+    assert all(demo.block_storage.find_volume(v) for v in made_by_kubernetes["ours"][:2])
+    result = CliRunner().invoke(app, ["cleanup", STACK, "--yes"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and result.stdout.count("deleted ") == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+def _clouds_copy(
+    clouds_yaml: Path, tmp_path: Path, change: Callable[[dict[str, Any]], None]
+) -> Path:
+    document = yaml.safe_load(clouds_yaml.read_text())
+    change(document["clouds"]["osbox-demo"])
+    path = tmp_path / "clouds.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_bad_password_wrong_cloud_and_stopped_service_give_clean_errors(
+    clouds_yaml: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(CloudError, match=r"not in any clouds\.yaml"):
+        connect("no-such-cloud")
+
+    bad = _clouds_copy(clouds_yaml, tmp_path, lambda c: c["auth"].update(password="wrong"))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(bad))
+    with pytest.raises(CloudError, match=r"refused \(401\)"):
+        connect("osbox-demo")
+
+    stopped = _clouds_copy(
+        clouds_yaml, tmp_path, lambda c: c["auth"].update(auth_url="http://127.0.0.1:9/v3")
+    )
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(stopped))
+    with pytest.raises(CloudError, match="cannot reach the endpoint") as caught:
+        connect("osbox-demo")
+    assert "\n" not in str(caught.value)
+
+
+def test_os_cloud_overrides_the_stack_and_the_cli_reports_without_traceback(
+    cloud_project: Callable[..., Project], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = cloud_project({STACK: sandbox_stack("cloudtest", cloud="no-such-cloud")})
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(app, ["preflight", STACK], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "not in any clouds.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+    monkeypatch.setenv("OS_CLOUD", "osbox-demo")
+    result = CliRunner().invoke(app, ["preflight", STACK], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
