@@ -14,7 +14,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from infra.deployment import Deployment, leaf_paths, validate
+from infra.deployment import Deployment, leaf_paths, validate_stack_file
 from infra.diff import StackDiff, diff_plans
 from infra.errors import ConfigError, UkdacError, format_path
 from infra.offline.engine import plan_stack
@@ -200,7 +200,7 @@ def config_check(
     for name in _stacks(project, stacks, every):
         stack_file = load_stack_file(project, name)
         try:
-            validate(stack_file.namespace(), name, stack_file.display, set(stack_file.secure_paths))
+            validate_stack_file(stack_file)
             out.print(f"[green]ok[/green] {stack_file.display}")
         except ConfigError as problem:
             failures.append(problem)
@@ -217,7 +217,7 @@ def config_show(stack: Annotated[str, typer.Argument(help="Stack name.")]) -> No
     project = _project()
     stack_file = load_stack_file(project, stack)
     raw = stack_file.namespace()
-    deployment = validate(raw, stack, stack_file.display, set(stack_file.secure_paths))
+    deployment = validate_stack_file(stack_file)
     environment = deployment.config.environment
     merged = deep_merge(defaults_for(environment), raw)
     from_file = set(leaf_paths(raw))
@@ -239,9 +239,7 @@ def policy_names() -> list[str]:
 
 
 def _deployment(stack: str) -> Deployment:
-    project = _project()
-    stack_file = load_stack_file(project, stack)
-    return validate(stack_file.namespace(), stack, stack_file.display, set(stack_file.secure_paths))
+    return validate_stack_file(load_stack_file(_project(), stack))
 
 
 @app.command("phalanx-values")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -19,6 +19,9 @@ from infra import rules
 from infra.config import ENVIRONMENTS, PATTERN_HELP, StackConfig
 from infra.errors import ConfigError, Path, Problem, format_path
 from infra.profiles import POLICIES, deep_merge, defaults_for
+
+if TYPE_CHECKING:
+    from infra.stackfile import StackFile
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 
@@ -266,6 +269,13 @@ def validate(
         file_paths = set(leaf_paths(dict(raw)))
         raise ConfigError(source, [_attribute(p, file_paths, environment) for p in problems])
     return derive(stack, StackConfig.model_validate(merged))
+
+
+def validate_stack_file(stack_file: StackFile) -> Deployment:
+    """Validate what a stack file says (its `secure:` values count as secrets)."""
+    return validate(
+        stack_file.namespace(), stack_file.stack, stack_file.display, set(stack_file.secure_paths)
+    )
 
 
 def _attribute(problem: Problem, file_paths: set[Path], environment: str) -> Problem:

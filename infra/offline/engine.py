@@ -28,7 +28,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.deployment import validate
+from infra.deployment import validate_stack_file
 from infra.errors import UkdacError
 from infra.offline import fakes
 from infra.plan import UNKNOWN, Plan, PlannedInvoke, PlannedResource
@@ -361,5 +361,5 @@ def run_callable(
 def plan_stack(project: Project, stack: str, show_secrets: bool = False) -> Plan:
     """Read and validate a stack file, then plan it: config errors come before any resource."""
     stack_file = load_stack_file(project, stack)
-    validate(stack_file.namespace(), stack, stack_file.display, set(stack_file.secure_paths))
+    validate_stack_file(stack_file)
     return run_program(stack_file, show_secrets=show_secrets)
