@@ -18,7 +18,7 @@ from infra.footprint import footprint
 from infra.offline.engine import plan_stack
 from infra.openstack_client import CloudError, connect
 from infra.preflight import run_preflight
-from infra.pulumi_cli import PulumiCliMissing, destroy, up
+from infra.pulumi_cli import PulumiCliMissing, destroy, require_cli, up
 from infra.sandbox import SandboxError, check_name, create, list_sandboxes, stack_name
 
 sandbox_app = typer.Typer(help="Per-developer sandboxes: create, list, destroy, reap.")
@@ -105,6 +105,8 @@ def sandbox_create(
 ) -> None:
     """Write stacks/Pulumi.ukdac-sbx-NAME.yaml from the template and validate it."""
     check_name(name)
+    if deploy:
+        require_cli()
     project = _project()
     key = (public_key or _default_key()).read_text(encoding="utf-8").strip()
     today = date.today()
@@ -176,6 +178,7 @@ def _destroy(name: str) -> None:
     d = _deployment(stack)
     if d.config.environment != "sandbox":
         raise SandboxError(f"{stack} is not a sandbox ({d.config.environment})")
+    require_cli()  # before touching the cloud: a half-done destroy helps nobody
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
     for line in delete_leftovers(cloud, find_leftovers(cloud, stack)):
         out.print(line)

@@ -15,6 +15,11 @@ class PulumiCliMissing(UkdacError):
     """The command needs the Pulumi CLI and a logged-in state backend."""
 
 
+def require_cli() -> str:
+    """The path of the pulumi CLI, or a clear error before anything else is touched."""
+    return _pulumi()
+
+
 def _pulumi() -> str:
     path = shutil.which("pulumi")
     if path is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -201,3 +202,21 @@ def test_cleanup_refuses_prod_without_force(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, ["cleanup", "ukdac-prod"])
     assert result.exit_code == 1 and "refuses without --force-prod" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("pulumi") is not None, reason="the pulumi CLI is installed here")
+def test_sandbox_destroy_and_up_say_the_cli_is_missing_and_change_nothing(
+    make_project: MakeProject, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project({})
+    create(project, "jo", "o@x", TODAY + timedelta(days=1), KEY, TODAY)
+    monkeypatch.chdir(project.root)
+    runner = CliRunner()
+    result = runner.invoke(app, ["sandbox", "destroy", "jo"])
+    assert result.exit_code == 1 and "needs the pulumi CLI" in result.stderr
+    assert (project.stack_dir / "Pulumi.ukdac-sbx-jo.yaml").exists()
+    key = tmp_path / "k.pub"
+    key.write_text(KEY)
+    result = runner.invoke(app, ["sandbox", "create", "kim", "--public-key", str(key), "--up"])
+    assert result.exit_code == 1 and "needs the pulumi CLI" in result.stderr
+    assert not (project.stack_dir / "Pulumi.ukdac-sbx-kim.yaml").exists()
