@@ -244,3 +244,36 @@ def test_os_cloud_overrides_the_stack_and_the_cli_reports_without_traceback(
     monkeypatch.setenv("OS_CLOUD", "osbox-demo")
     result = CliRunner().invoke(app, ["preflight", STACK], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.fixture
+def stopped_cinder(clouds_yaml: Path) -> Iterator[None]:
+    """Cinder's API process group stopped for one test; up.sh (idempotent) restarts it."""
+    import os
+    import signal
+    import subprocess
+
+    cloud_dir = clouds_yaml.parents[2]
+    pid = int((cloud_dir / "run" / "cinder-api.pid").read_text())
+    os.killpg(pid, signal.SIGTERM)
+    try:
+        yield
+    finally:
+        up = Path(__file__).with_name("up.sh")
+        subprocess.run(
+            [str(up)],
+            env={**os.environ, "OSBOX_DIR": str(cloud_dir)},
+            check=True,
+            capture_output=True,
+        )
+
+
+def test_a_stopped_service_gives_a_clean_error(
+    cloud_project: Callable[..., Project], stopped_cinder: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = cloud_project({STACK: sandbox_stack("cloudtest")})
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(app, ["preflight", STACK], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "cannot reach the endpoint after retries" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
