@@ -26,7 +26,7 @@ from infra.render import markdown, render_diff, render_plan
 from infra.schema import stack_file_schema
 from infra.schema_docs import render as render_config_docs
 from infra.stackfile import Project, load_project, load_stack_file
-from infra.worktree import checkout, plan_tree
+from infra.worktree import checkout, plan_tree, stacks_at
 from policies.rules import POLICIES
 from policies.rules import run_all as run_policies
 from policies.views import from_plan as view_from_plan
@@ -134,7 +134,7 @@ def diff(
     diffs: list[StackDiff]
     if base_ref:
         project = _project()
-        names = args or sorted(set(project.stacks()) | set(_stacks_at(project, base_ref)))
+        names = args or sorted(set(project.stacks()) | set(stacks_at(project.root, base_ref)))
         with checkout(project.root, base_ref) as tree:
             base = plan_tree(tree, names, project.display(project.stack_dir))
         heads = {n: plan_stack(project, n) if n in project.stacks() else None for n in names}
@@ -152,22 +152,6 @@ def diff(
     else:
         console = Console(file=output.open("w"), width=120) if output else out
         console.print(render_diff(diffs))
-
-
-def _stacks_at(project: Project, ref: str) -> list[str]:
-    import subprocess
-
-    listing = subprocess.run(
-        ["git", "-C", str(project.root), "ls-tree", "--name-only", ref, "stacks/"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    return [
-        Path(p).name.removeprefix("Pulumi.").removesuffix(".yaml")
-        for p in listing
-        if Path(p).name.startswith("Pulumi.") and p.endswith(".yaml")
-    ]
 
 
 @config_app.command("schema")

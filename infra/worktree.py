@@ -30,6 +30,16 @@ def _git(repo: Path, *args: str) -> str:
     return result.stdout
 
 
+def stacks_at(repo: Path, ref: str, stack_dir: str = "stacks") -> list[str]:
+    """The stacks that have a file in `stack_dir` at `ref`."""
+    names = _git(repo, "ls-tree", "--name-only", ref, f"{stack_dir}/").split()
+    return [
+        Path(p).name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for p in names
+        if Path(p).name.startswith("Pulumi.") and p.endswith(".yaml")
+    ]
+
+
 @contextmanager
 def checkout(repo: Path, ref: str) -> Iterator[Path]:
     """A detached worktree of `ref`, removed afterwards."""

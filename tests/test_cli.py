@@ -205,3 +205,64 @@ def test_secrets_lists_vault_paths_masked_and_show_needs_the_cli() -> None:
     if shutil.which("pulumi") is None:
         code, _, err = ukdac(ROOT, "secrets", "ukdac-dev", "--show")
         assert code == 1 and "needs the pulumi CLI" in err and "Traceback" not in err
+
+
+def _synthetic(
+    tmp_path: Path, name: str, resources: list[dict[str, object]], outputs: dict[str, object]
+) -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_text(
+        json.dumps(
+            {"project": "ukdac", "stack": "ukdac-dev", "resources": resources, "outputs": outputs}
+        )
+    )
+    return path
+
+
+def test_markdown_diff_lists_added_removed_and_changed_for_a_reviewer(tmp_path: Path) -> None:
+    def resource(logical: str, **inputs: object) -> dict[str, object]:
+        return {
+            "urn": f"urn:{logical}",
+            "type": "openstack:networking/port:Port",
+            "name": logical,
+            "custom": True,
+            "inputs": inputs,
+        }
+
+    base = _synthetic(
+        tmp_path,
+        "base",
+        [
+            resource("kept", name="a"),
+            resource("changed", name="b", adminStateUp=True),
+            resource("gone", name="c"),
+        ],
+        {"apiUrl": "https://203.0.113.5:6443", "kubeconfig": "[secret:11112222]"},
+    )
+    head = _synthetic(
+        tmp_path,
+        "head",
+        [
+            resource("kept", name="a"),
+            resource("changed", name="b", adminStateUp=False),
+            resource("new", name="d"),
+        ],
+        {"apiUrl": "https://203.0.113.5:6443", "kubeconfig": "[secret:33334444]"},
+    )
+    code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
+    assert code == 0
+    assert "| `ukdac-dev` | 1 | 1 | 1 | 1 |" in out  # added, changed, removed, outputs changed
+    added, removed, changed = (
+        out.index("**Added**"),
+        out.index("**Removed**"),
+        out.index("**Changed**"),
+    )
+    assert (
+        out.index("**new**") > added
+        and out.index("**gone**") > removed
+        and out.index("**changed**") > changed
+    )
+    assert "**kept**" not in out
+    assert "- `inputs.adminStateUp`: `true` → `false`" in out
+    assert "- `kubeconfig`: `[secret:11112222]` → `[secret:33334444]`" in out
+    assert "1 to add, 1 to change, 1 to remove, 1 output(s) changed" in out
