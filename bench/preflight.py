@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infra.deployment import validate  # noqa: E402
+from infra.deployment import validate_stack_file  # noqa: E402
 from infra.footprint import footprint  # noqa: E402
 from infra.offline.engine import plan_stack  # noqa: E402
 from infra.openstack_client import connect  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> None:
     print(f"{'nodes':>6} {'requests':>9} {'median s':>9}")
     for stack, workers in sizes.items():
         stack_file = load_stack_file(project, stack)
-        d = validate(stack_file.namespace(), stack, stack_file.display)
+        d = validate_stack_file(stack_file)
         needs = footprint(plan_stack(project, stack))
         times, requests = [], 0
         for _ in range(RUNS):

@@ -314,9 +314,5 @@ def policy_check(
         raise typer.Exit(1)
 
 
-def main() -> None:  # pragma: no cover - console-script shim
-    app()
-
-
 if __name__ == "__main__":
     app()

@@ -169,7 +169,7 @@ def leaf_paths(value: Any, prefix: Path = ()) -> Iterator[Path]:
         yield prefix
 
 
-def _secret_field_paths(value: Any, annotation: Any, prefix: Path) -> Iterator[Path]:
+def _secret_field_paths(value: Any, prefix: Path) -> Iterator[Path]:
     """Paths of the Secret fields that are set in a validated (sub)model."""
     if isinstance(value, BaseModel):
         for name, field in type(value).model_fields.items():
@@ -178,10 +178,10 @@ def _secret_field_paths(value: Any, annotation: Any, prefix: Path) -> Iterator[P
             if _is_secret(field.annotation) and item is not None:
                 yield path
             else:
-                yield from _secret_field_paths(item, field.annotation, path)
+                yield from _secret_field_paths(item, path)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from _secret_field_paths(item, None, (*prefix, index))
+            yield from _secret_field_paths(item, (*prefix, index))
 
 
 def _section_problems(merged: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
@@ -214,7 +214,7 @@ def _section_problems(merged: Mapping[str, Any]) -> tuple[dict[str, Any], list[P
 def _insecure_secrets(sections: Mapping[str, Any], secure: set[Path]) -> Iterator[Problem]:
     for name, value in sections.items():
         alias = StackConfig.model_fields[name].alias or name
-        for path in _secret_field_paths(value, None, (alias,)):
+        for path in _secret_field_paths(value, (alias,)):
             if not _from_file(path, secure):
                 yield Problem(
                     path,

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from infra.deployment import validate
+from infra.deployment import validate_stack_file
 from infra.offline.engine import plan_stack
 from infra.offline.fakes import fake_id
 from infra.plan import Plan, PlannedResource, is_secret
@@ -61,7 +61,7 @@ def planned(stack: str, backend: str = "kubeadm", show_secrets: bool = False) ->
 def config(stack: str) -> Any:
     project = load_project(ROOT)
     stack_file = load_stack_file(project, stack)
-    return validate(stack_file.namespace(), stack, stack_file.display)
+    return validate_stack_file(stack_file)
 
 
 def by_id(plan: Plan) -> dict[str, PlannedResource]:

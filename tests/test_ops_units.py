@@ -14,7 +14,7 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as os_exc
 from typer.testing import CliRunner
 
-from infra.deployment import validate
+from infra.deployment import validate, validate_stack_file
 from infra.footprint import footprint
 from infra.main import app
 from infra.offline.engine import plan_stack
@@ -123,7 +123,7 @@ def test_cli_sandbox_create_list_reap(
 
 def test_footprint_counts_what_the_plan_takes(project: Project) -> None:
     plan = plan_stack(project, "ukdac-prod")
-    cfg = validate(load_stack_file(project, "ukdac-prod").namespace(), "ukdac-prod", "x").config
+    cfg = validate_stack_file(load_stack_file(project, "ukdac-prod")).config
     need = footprint(plan)
     expected: Counter[str] = Counter(
         {cfg.cluster.control_plane.flavor: cfg.cluster.control_plane.count}

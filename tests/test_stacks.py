@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from infra.deployment import leaf_paths, validate
+from infra.deployment import leaf_paths, validate_stack_file
 from infra.errors import ConfigError
 from infra.offline.engine import PlanError, plan_stack, run_program
 from infra.offline.fakes import fake_id
@@ -42,7 +42,7 @@ def test_the_expected_stacks_exist() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_plans_with_the_network_layer(stack: str, project: Project) -> None:
-    config = validate(load_stack_file(project, stack).namespace(), stack, "x").config
+    config = validate_stack_file(load_stack_file(project, stack)).config
     plan = _plan(stack)
     (network,) = plan.find("openstack:networking/network:Network")
     (subnet,) = plan.find("openstack:networking/subnet:Subnet")
@@ -119,7 +119,7 @@ def test_no_key_material_or_secure_placeholder_in_plain_text(stack: str) -> None
 @pytest.mark.parametrize("stack", STACKS)
 def test_outputs_carry_the_derived_values(stack: str, project: Project) -> None:
     stack_file = load_stack_file(project, stack)
-    d = validate(stack_file.namespace(), stack, stack_file.display)
+    d = validate_stack_file(stack_file)
     outputs = _plan(stack).outputs
     assert outputs["fqdn"] == d.config.fqdn
     assert outputs["hostnames"]["vault"] == f"vault.{d.config.fqdn}"

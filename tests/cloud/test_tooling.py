@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from infra.cleanup import CSI_CLUSTER_KEY, delete_leftovers, find_leftovers
-from infra.deployment import Deployment, validate
+from infra.deployment import Deployment, validate_stack_file
 from infra.footprint import footprint
 from infra.main import app
 from infra.offline.engine import plan_stack
@@ -26,7 +26,7 @@ STACK = "ukdac-sbx-cloudtest"
 
 def deployment(project: Project, stack: str) -> Deployment:
     stack_file = load_stack_file(project, stack)
-    return validate(stack_file.namespace(), stack, stack_file.display, set(stack_file.secure_paths))
+    return validate_stack_file(stack_file)
 
 
 def preflight(project: Project, stack: str) -> tuple[list[Check], int]:
