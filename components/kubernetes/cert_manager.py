@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kubernetes.builtin_objects import SECRET, BuiltinObject
 from components.kubernetes.helm import ChartRef, release
 
 ACME_SERVERS = {
@@ -94,11 +95,12 @@ class CertManager(pulumi.ComponentResource):
         after: list[pulumi.Resource] = [self.release]
         if args.dns01 is not None:
             after.append(
-                k8s.core.v1.Secret(
+                BuiltinObject(
                     f"{name}-{TSIG_SECRET}",
+                    SECRET,
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=TSIG_SECRET, namespace=args.namespace),
                     type="Opaque",
-                    string_data={TSIG_KEY: pulumi.Output.secret(args.dns01.tsig_secret)},
+                    stringData={TSIG_KEY: pulumi.Output.secret(args.dns01.tsig_secret)},
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
                 )
             )

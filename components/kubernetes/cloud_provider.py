@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kubernetes.builtin_objects import SECRET, STORAGE_CLASS, BuiltinObject
 from components.kubernetes.helm import ChartRef, release
 
 SECRET_NAME = "cloud-config"  # noqa: S105 (a Secret object's name)
@@ -37,11 +38,12 @@ class CloudProvider(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ukdac:kubernetes:CloudProvider", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.secret = k8s.core.v1.Secret(
+        self.secret = BuiltinObject(
             f"{name}-cloud-config",
+            SECRET,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SECRET_NAME, namespace=NAMESPACE),
             type="Opaque",
-            string_data={"cloud.conf": pulumi.Output.secret(args.cloud_conf)},
+            stringData={"cloud.conf": pulumi.Output.secret(args.cloud_conf)},
             opts=child,
         )
         self.occm = None
@@ -84,18 +86,17 @@ class CloudProvider(pulumi.ComponentResource):
             {"defaultStorageClass": args.default_class, "retainStorageClass": args.retain_class}
         )
 
-    def _class(
-        self, name: str, class_name: str, reclaim: str, default: bool
-    ) -> k8s.storage.v1.StorageClass:
-        return k8s.storage.v1.StorageClass(
+    def _class(self, name: str, class_name: str, reclaim: str, default: bool) -> BuiltinObject:
+        return BuiltinObject(
             f"{name}-{class_name}",
+            STORAGE_CLASS,
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=class_name,
                 annotations={"storageclass.kubernetes.io/is-default-class": str(default).lower()},
             ),
             provisioner=PROVISIONER,
-            reclaim_policy=reclaim,
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
+            reclaimPolicy=reclaim,
+            volumeBindingMode="WaitForFirstConsumer",
+            allowVolumeExpansion=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.csi]),
         )

@@ -8,6 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kubernetes.builtin_objects import NAMESPACE, BuiltinObject
+
 
 @dataclass(frozen=True)
 class QservArgs:
@@ -70,8 +72,9 @@ class Qserv(pulumi.ComponentResource):
             file=args.operator_manifest,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
-        self.namespace = k8s.core.v1.Namespace(
+        self.namespace = BuiltinObject(
             f"{name}-namespace",
+            NAMESPACE,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace),
             opts=pulumi.ResourceOptions(parent=self),
         )

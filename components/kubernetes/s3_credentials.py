@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kubernetes.builtin_objects import NAMESPACE, SECRET, BuiltinObject
+
 
 @dataclass(frozen=True)
 class S3CredentialsArgs:
@@ -23,16 +25,18 @@ class S3Credentials(pulumi.ComponentResource):
         self, name: str, args: S3CredentialsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ukdac:kubernetes:S3Credentials", name, None, opts)
-        self.namespace = k8s.core.v1.Namespace(
+        self.namespace = BuiltinObject(
             f"{name}-namespace",
+            NAMESPACE,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace),
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
-        self.secret = k8s.core.v1.Secret(
+        self.secret = BuiltinObject(
             f"{name}-secret",
+            SECRET,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.secret_name, namespace=args.namespace),
             type="Opaque",
-            string_data={
+            stringData={
                 "AWS_ACCESS_KEY_ID": pulumi.Output.secret(args.access_key),
                 "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(args.secret_key),
             },

@@ -116,6 +116,8 @@ def _options(request: Any) -> dict[str, Any]:
         options["providers"] = {
             package: _provider_urn(ref) for package, ref in sorted(request.providers.items())
         }
+    if request.aliases:
+        options["aliases"] = [_struct(alias) for alias in request.aliases]
     if request.deletedWith:
         options["deletedWith"] = request.deletedWith
     if request.importId:
