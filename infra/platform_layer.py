@@ -44,8 +44,41 @@ def controller_image() -> ImageRef:
     return ImageRef(registry=registry, image=image, tag=tag, digest=digest)
 
 
+def images(d: Deployment) -> dict[str, tuple[str, str]]:
+    """Every container image reference this stack sets: name -> (reference, where it is set)."""
+    found = {
+        "ingress-nginx controller": (
+            pinned("image/ingress-nginx-controller"),
+            "infra/versions.py (image/ingress-nginx-controller)",
+        )
+    }
+    if d.config.qserv.enabled:
+        default = "the stack's {key}, or its default {pin} in infra/versions.py"
+        found["Qserv"] = (
+            d.config.qserv.image,
+            default.format(key="qserv.image", pin="image/qserv"),
+        )
+        found["Qserv MariaDB"] = (
+            d.config.qserv.db_image,
+            default.format(key="qserv.dbImage", pin="image/qserv-db"),
+        )
+    return found
+
+
+def tag_only_images(d: Deployment) -> list[str]:
+    """Warnings for images pinned by a tag alone, which a registry can move."""
+    return [
+        f"{name} image {reference} is pinned by tag only: add its digest "
+        f"(`{reference.split('@')[0]}@sha256:...`) in {where}"
+        for name, (reference, where) in images(d).items()
+        if "@sha256:" not in reference
+    ]
+
+
 def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
     cfg = d.config
+    for warning in tag_only_images(d):
+        pulumi.log.warn(warning)
     access = ClusterAccess("cluster-access", cloud.cluster.kubeconfig)
     on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 

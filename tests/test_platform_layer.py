@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from components.kubernetes.metadata_guard import METADATA
+from infra import platform_layer
 from infra.phalanx import OWNED_BY_UKDAC
 from infra.plan import Plan, PlannedResource, is_secret
-from infra.versions import pinned
+from infra.versions import PINS, Pin, pinned
 from tests.conftest import ROOT, schema_file
 from tests.test_openstack_layer import BACKENDS, STACKS, config, planned
 
@@ -29,6 +30,7 @@ FREE_FORM: dict[str, tuple[str, ...]] = {
         "controller.extraArgs",
         "controller.podLabels",
         "controller.nodeSelector",
+        "controller.resources",  # a container's ResourceRequirements: validated below
     ),
     "argo-cd": ("configs.params", "server.ingress.annotations"),
     "openstack-cinder-csi": (),
@@ -170,6 +172,23 @@ def test_custom_resources_pass_their_crd_schemas(stack: str) -> None:
         assert errors == []
     else:
         assert qserv == []
+
+
+def test_ingress_controller_resources_are_valid_resource_requirements() -> None:
+    """Passed through to the controller's container, so held to the Pod schema."""
+    values = releases(planned("ukdac-prod", show_secrets=True))["ingress-nginx"].inputs["values"]
+    resources = values["controller"]["resources"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "controller"},
+        "spec": {"containers": [{"name": "controller", "image": "x", "resources": resources}]},
+    }
+    kubernetes_validate.validate(pod, KUBERNETES_MINOR, strict=True)
+    assert "cpu" not in resources.get("limits", {})  # the chart's advice: no CPU limit
+    pod["spec"]["containers"][0]["resources"] = {"limit": {"memory": "1Gi"}}  # type: ignore[index]
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(pod, KUBERNETES_MINOR, strict=True)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -342,3 +361,31 @@ def test_storage_classes_and_csi_cluster_id(stack: str) -> None:
     assert defaults == [plan.outputs["defaultStorageClass"]]
     # Volumes carry the stack's name, so clean-up can find them.
     assert releases(plan)["openstack-cinder-csi"].inputs["values"]["clusterID"] == stack
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_plan_warns_of_each_image_pinned_by_tag_only(stack: str) -> None:
+    warnings = planned(stack).warnings
+    for name, (reference, _) in platform_layer.images(config(stack)).items():
+        warned = [w for w in warnings if w.startswith(f"{name} image {reference} ")]
+        assert bool(warned) == ("@sha256:" not in reference), (name, warnings)
+
+
+def test_a_digest_pin_reaches_the_chart_and_silences_the_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    digest = "sha256:" + "ab" * 32
+    tag = "ghcr.io/lsst-sqre/ingress-nginx-controller:v1.15.6-lsstsqre-chainguard"
+    monkeypatch.setitem(PINS, "image/ingress-nginx-controller", Pin(f"{tag}@{digest}", "test"))
+    image = platform_layer.controller_image()
+    assert (image.registry, image.image, image.tag, image.digest) == (
+        "ghcr.io",
+        "lsst-sqre/ingress-nginx-controller",
+        "v1.15.6-lsstsqre-chainguard",
+        digest,
+    )
+    assert not any(
+        w.startswith("ingress-nginx") for w in platform_layer.tag_only_images(config("ukdac-dev"))
+    )
+    values = releases(planned.__wrapped__("ukdac-dev", show_secrets=True))["ingress-nginx"]
+    assert values.inputs["values"]["controller"]["image"]["digest"] == digest

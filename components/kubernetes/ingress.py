@@ -2,9 +2,9 @@
 
 No LoadBalancer Service: the controller listens on the host network of the control-plane
 nodes, and the floating IP on control plane 0 is the entry. The settings are those the
-Rubin Science Platform's charts rely on (snippet annotations for Gafaelfawr, large headers
-and bodies, SSL redirect). `use-forwarded-headers` stays off: this controller is the edge,
-so a client's own X-Forwarded-For must not be trusted.
+Rubin Science Platform's charts rely on (snippet annotations and the `@autherror` location
+for Gafaelfawr, large headers and bodies, SSL redirect). `use-forwarded-headers` stays off:
+this controller is the edge, so a client's own X-Forwarded-For must not be trusted.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kubernetes.helm import ChartRef, release
+from components.kubernetes.nginx_auth_errors import server_snippet
 
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
@@ -60,6 +61,13 @@ def controller_values(args: IngressArgs, public_address: str) -> dict[str, objec
                 "proxy-buffer-size": "64k",
                 "proxy-body-size": "100m",
                 "ssl-redirect": "true",
+                "server-snippet": server_snippet(),
+            },
+            # The RSP's figures. A memory limit guards the control plane it shares; no CPU
+            # limit, as the chart advises (throttling stalls every request through the edge).
+            "resources": {
+                "requests": {"cpu": "80m", "memory": "500Mi"},
+                "limits": {"memory": "5Gi"},
             },
             "podLabels": {
                 "gafaelfawr.lsst.io/ingress": "true",
