@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra.deployment import validate_stack_file  # noqa: E402
-from infra.footprint import footprint  # noqa: E402
 from infra.offline.engine import plan_stack  # noqa: E402
 from infra.openstack_client import connect  # noqa: E402
 from infra.preflight import run_preflight  # noqa: E402
@@ -45,12 +44,12 @@ def main() -> None:
     for stack, workers in sizes.items():
         stack_file = load_stack_file(project, stack)
         d = validate_stack_file(stack_file)
-        needs = footprint(plan_stack(project, stack))
+        plan = plan_stack(project, stack)
         times, requests = [], 0
         for _ in range(RUNS):
             start = time.perf_counter()
             cloud = connect(d.config.cloud.name, d.config.cloud.region)
-            run_preflight(cloud, d, needs)
+            run_preflight(cloud, d, plan)
             times.append(time.perf_counter() - start)
             requests = cloud.requests
         print(f"{workers + 1:>6} {requests:>9} {statistics.median(times):>9.2f}")

@@ -28,9 +28,9 @@ app.add_typer(sandbox_app, name="sandbox")
 def _preflight(stack: str) -> bool:
     project = _project()
     d = _deployment(stack)
-    needs = footprint(plan_stack(project, stack))
+    plan = plan_stack(project, stack)
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
-    checks = run_preflight(cloud, d, needs)
+    checks = run_preflight(cloud, d, plan)
     table = Table(title=f"preflight {stack} on cloud '{cloud.name}'", title_justify="left")
     for column in ("check", "need", "available", "verdict"):
         table.add_column(column)

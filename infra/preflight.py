@@ -1,8 +1,9 @@
 """Before `pulumi up`: does the project have what the plan needs?
 
 Answers from a fixed set of calls (catalog, image, flavors, external network, keypair,
-compute limits, network and volume quotas, one EC2 credential made and removed), so the
-number of requests does not grow with the size of the stack.
+compute limits, network and volume quotas, one EC2 credential made and removed, and one
+listing per kind for what the stack already holds), so the number of requests does not grow
+with the size of the stack. Quotas are checked for what is new: planned less held.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.deployment import Deployment
-from infra.footprint import Footprint
+from infra.footprint import footprint
+from infra.holdings import holdings
 from infra.openstack_client import Cloud, CloudError
+from infra.plan import Plan
 
 UNLIMITED = -1
 
@@ -33,10 +36,13 @@ def _headroom(limit: int, used: int) -> int:
     return UNLIMITED if limit == UNLIMITED else max(limit - used, 0)
 
 
-def _quota_row(name: str, need: int, limit: int, used: int) -> Check:
+def _quota_row(name: str, planned: int, held: int, limit: int, used: int) -> Check:
+    """What is new (planned less what the stack already holds) against the free quota."""
     free = _headroom(limit, used)
+    need = max(planned - held, 0)
+    need_shown = f"{need} ({planned} planned, {held} exist)" if held else str(need)
     shown = "unlimited" if free == UNLIMITED else str(free)
-    return Check(f"quota: {name}", str(need), shown, free == UNLIMITED or need <= free)
+    return Check(f"quota: {name}", need_shown, shown, free == UNLIMITED or need <= free)
 
 
 def _fingerprint(public_key: str) -> str:
@@ -51,9 +57,10 @@ def _value(quota: Any, key: str, part: str) -> int:
     return int(entry) if part == "limit" else 0
 
 
-def run_preflight(cloud: Cloud, d: Deployment, needs: Footprint) -> list[Check]:
+def run_preflight(cloud: Cloud, d: Deployment, plan: Plan) -> list[Check]:
     """Every check, failed ones included (the caller decides the exit code)."""
     cfg = d.config
+    needs = footprint(plan)
     conn = cloud.connection
     checks: list[Check] = []
     project_id = cloud.call(lambda: conn.current_project_id)
@@ -65,7 +72,12 @@ def run_preflight(cloud: Cloud, d: Deployment, needs: Footprint) -> list[Check]:
     )
 
     flavors = {f.name: f for f in cloud.call(lambda: list(conn.compute.flavors(details=True)))}
-    cores = ram = 0
+    held = holdings(cloud, plan, {f.id: f.name for f in flavors.values()})
+    cores = ram = held_cores = held_ram = 0
+    for name, count in sorted(held.flavors.items()):
+        if name in flavors:
+            held_cores += int(flavors[name].vcpus) * count
+            held_ram += int(flavors[name].ram) * count
     for name, count in sorted(needs.flavors.items()):
         flavor = flavors.get(name)
         checks.append(
@@ -108,32 +120,44 @@ def run_preflight(cloud: Cloud, d: Deployment, needs: Footprint) -> list[Check]:
 
     limits = cloud.call(conn.compute.get_limits).absolute
     checks += [
-        _quota_row("instances", needs.instances, limits.instances, limits.instances_used),
-        _quota_row("cores", cores, limits.total_cores, limits.total_cores_used),
-        _quota_row("ram (MB)", ram, limits.total_ram, limits.total_ram_used),
         _quota_row(
-            "server groups", needs.server_groups, limits.server_groups, limits.server_groups_used
+            "instances", needs.instances, held.instances, limits.instances, limits.instances_used
+        ),
+        _quota_row("cores", cores, held_cores, limits.total_cores, limits.total_cores_used),
+        _quota_row("ram (MB)", ram, held_ram, limits.total_ram, limits.total_ram_used),
+        _quota_row(
+            "server groups",
+            needs.server_groups,
+            held.server_groups,
+            limits.server_groups,
+            limits.server_groups_used,
         ),
     ]
     net = cloud.call(lambda: conn.network.get_quota(project_id, details=True))
-    for label, key, need in (
-        ("floating IPs", "floating_ips", needs.floating_ips),
-        ("networks", "networks", needs.networks),
-        ("subnets", "subnets", needs.subnets),
-        ("routers", "routers", needs.routers),
-        ("ports", "ports", needs.ports),
-        ("security groups", "security_groups", needs.security_groups),
-        ("security group rules", "security_group_rules", needs.security_group_rules),
+    for label, key in (
+        ("floating IPs", "floating_ips"),
+        ("networks", "networks"),
+        ("subnets", "subnets"),
+        ("routers", "routers"),
+        ("ports", "ports"),
+        ("security groups", "security_groups"),
+        ("security group rules", "security_group_rules"),
     ):
-        checks.append(_quota_row(label, need, _value(net, key, "limit"), _value(net, key, "used")))
+        checks.append(
+            _quota_row(
+                label,
+                getattr(needs, key),
+                getattr(held, key),
+                _value(net, key, "limit"),
+                _value(net, key, "used"),
+            )
+        )
     volume = cloud.call(lambda: conn.block_storage.get_quota_set(project_id, usage=True))
     usage = getattr(volume, "usage", None) or {}
-    for label, key, need in (
-        ("volumes", "volumes", needs.volumes),
-        ("gigabytes", "gigabytes", needs.gigabytes),
-    ):
+    for label, key in (("volumes", "volumes"), ("gigabytes", "gigabytes")):
         limit = int(getattr(volume, key))
-        checks.append(_quota_row(label, need, limit, int(usage.get(key, 0) or 0)))
+        used = int(usage.get(key, 0) or 0)
+        checks.append(_quota_row(label, getattr(needs, key), getattr(held, key), limit, used))
 
     if cfg.cluster.backend == "magnum":
         has_magnum = cloud.has_service("container-infra")

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from infra.cleanup import CSI_CLUSTER_KEY, delete_leftovers, find_leftovers
 from infra.deployment import Deployment, validate_stack_file
-from infra.footprint import footprint
 from infra.main import app
 from infra.offline.engine import plan_stack
 from infra.openstack_client import CloudError, connect
@@ -32,7 +31,7 @@ def deployment(project: Project, stack: str) -> Deployment:
 def preflight(project: Project, stack: str) -> tuple[list[Check], int]:
     d = deployment(project, stack)
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
-    checks = run_preflight(cloud, d, footprint(plan_stack(project, stack)))
+    checks = run_preflight(cloud, d, plan_stack(project, stack))
     return checks, cloud.requests
 
 
@@ -112,6 +111,73 @@ def test_request_count_does_not_grow_with_the_stack(cloud_project: Callable[...,
     big_checks, big = preflight(project, "ukdac-sbx-big")
     assert small == big
     assert not by_name(big_checks)["quota: instances"].ok  # 201 servers do not fit, and it says so
+
+
+@pytest.fixture
+def partly_deployed(
+    cloud_project: Callable[..., Project], demo: Any
+) -> Iterator[tuple[Project, str]]:
+    """STACK's network, subnet and first worker (with its named port) already exist, as after
+    an earlier `up`, next to a server of another stack on the same network."""
+    project = cloud_project({STACK: sandbox_stack("cloudtest")})
+    plan = plan_stack(project, STACK)
+
+    def name(token: str, suffix: str = "") -> str:
+        return next(str(r.inputs["name"]) for r in plan.find(token) if r.name.endswith(suffix))
+
+    network = demo.network.create_network(name=name("openstack:networking/network:Network"))
+    made: list[tuple[str, Any]] = [("network", network)]
+    try:
+        subnet = demo.network.create_subnet(
+            name=name("openstack:networking/subnet:Subnet"),
+            network_id=network.id,
+            ip_version=4,
+            cidr="10.20.7.0/24",
+        )
+        made.append(("subnet", subnet))
+        worker = name("openstack:compute/instance:Instance", "workers-0")
+        port = demo.network.create_port(network_id=network.id, name=f"{worker}-port")
+        made.append(("port", port))
+        image = demo.image.find_image("cirros-fake")
+        tiny = demo.compute.find_flavor("m1.tiny")
+        for server_name, networks in (
+            (worker, [{"port": port.id}]),
+            ("ukdac-sbx-other-workers-0", [{"uuid": network.id}]),
+        ):
+            server = demo.compute.create_server(
+                name=server_name, image_id=image.id, flavor_id=tiny.id, networks=networks
+            )
+            made.append(("server", demo.compute.wait_for_server(server, wait=120)))
+        yield project, network.id
+    finally:
+        for kind, item in reversed(made):
+            if kind == "server":
+                demo.compute.delete_server(item)
+                demo.compute.wait_for_delete(item, wait=120)
+            elif kind == "port":
+                demo.network.delete_port(item, ignore_missing=True)
+            elif kind == "subnet":
+                demo.network.delete_subnet(item, ignore_missing=True)
+            else:
+                demo.network.delete_network(item, ignore_missing=True)
+
+
+def test_preflight_of_a_deployed_stack_asks_only_for_what_is_new(
+    partly_deployed: tuple[Project, str], demo: Any
+) -> None:
+    project, network_id = partly_deployed
+    rows = by_name(preflight(project, STACK)[0])
+    assert rows["quota: instances"].need == "2 (3 planned, 1 exist)"  # not the other stack's
+    assert rows["quota: cores"].need == "2 (3 planned, 1 exist)"
+    assert rows["quota: ram (MB)"].need == f"{2048 + 512} ({2048 + 2 * 512} planned, 512 exist)"
+    assert rows["quota: networks"].need == "0 (1 planned, 1 exist)"
+    assert rows["quota: subnets"].need == "0 (1 planned, 1 exist)"
+    dhcp = [
+        p for p in demo.network.ports(network_id=network_id) if p.device_owner == "network:dhcp"
+    ]
+    held_ports = 1 + len(dhcp)  # the worker's named port, and Neutron's DHCP port if any
+    assert rows["quota: ports"].need == f"{5 - held_ports} (5 planned, {held_ports} exist)"
+    assert rows["quota: routers"].need == "1"  # nothing held: shown as before
 
 
 # ---------------------------------------------------------------------------------------------
