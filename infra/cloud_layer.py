@@ -17,9 +17,11 @@ from components.kubeadm.documents import Taint
 from components.openstack.cloud_credentials import CloudCredentials, CloudCredentialsArgs
 from components.openstack.kubeadm_cluster import KubeadmCluster, KubeadmClusterArgs, NodeGroupSpec
 from components.openstack.magnum_cluster import (
+    ROLE_LABEL,
     MagnumCluster,
     MagnumClusterArgs,
     MagnumNodeGroupSpec,
+    node_group_roles,
 )
 from components.openstack.network import Network, NetworkArgs
 from components.openstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
@@ -37,6 +39,20 @@ class CloudLayer:
     cluster: KubeadmCluster | MagnumCluster
     object_store: ObjectStore
     credentials: CloudCredentials
+
+
+def node_selector(d: Deployment, label: str) -> tuple[str, tuple[str, ...]]:
+    """The node label key and values that pick the node groups carrying `label` (`key=value`).
+
+    kubeadm nodes carry their group's labels as configured. Magnum cannot set chosen labels:
+    its nodes carry their group's role under `magnum.openstack.org/role`, which stands in.
+    """
+    key, _, value = label.partition("=")
+    groups = d.config.cluster.node_groups
+    if d.config.cluster.backend != "magnum":
+        return key, (value,)
+    roles = node_group_roles([g.name for g in groups])
+    return ROLE_LABEL, tuple(roles[g.name] for g in groups if g.labels.get(key) == value)
 
 
 def _identity_url(catalogs: list[Any]) -> str:
@@ -119,6 +135,13 @@ def _magnum(
     d: Deployment, network: Network, external_id: pulumi.Output[str], opts: pulumi.ResourceOptions
 ) -> MagnumCluster:
     cfg = d.config
+    roles = node_group_roles([g.name for g in cfg.cluster.node_groups])
+    for group in cfg.cluster.node_groups:
+        if group.labels:
+            pulumi.log.warn(
+                f"node group {group.name}: Magnum does not put its labels on nodes; "
+                f"ukdac selects these nodes by {ROLE_LABEL}={roles[group.name]} instead"
+            )
     return MagnumCluster(
         "cluster",
         MagnumClusterArgs(

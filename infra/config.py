@@ -279,10 +279,13 @@ class NodeGroup(Section):
     flavor: str = Field(title="Flavor", description="Nova flavor of the nodes.", min_length=1)
     count: int = Field(title="Count", description="Number of nodes.", ge=0, le=500)
     labels: dict[LabelKey, LabelValue] = Field(
-        default={}, title="Labels", description="Kubernetes labels of the nodes."
+        default={},
+        title="Labels",
+        description="Kubernetes labels of the nodes (kubeadm). Magnum cannot set them: ukdac "
+        "then selects the group's nodes by their `magnum.openstack.org/role` label.",
     )
     taints: list[Taint] = Field(
-        default=[], title="Taints", description="Kubernetes taints of the nodes."
+        default=[], title="Taints", description="Kubernetes taints of the nodes (kubeadm only)."
     )
 
 

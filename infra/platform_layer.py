@@ -17,7 +17,7 @@ from components.kubernetes.qserv import Qserv, QservArgs
 from components.kubernetes.ready import ClusterAccess
 from components.kubernetes.s3_credentials import S3Credentials, S3CredentialsArgs
 from components.kubernetes.vault import Vault, VaultArgs
-from infra.cloud_layer import CloudLayer
+from infra.cloud_layer import CloudLayer, node_selector
 from infra.deployment import Deployment
 from infra.versions import CHART_REPOSITORIES, QSERV_OPERATOR_MANIFEST, pinned
 
@@ -162,7 +162,6 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
     )
     qserv = None
     if cfg.qserv.enabled:
-        key, _, value = cfg.qserv.ingest_node_label.partition("=")
         qserv = Qserv(
             "qserv",
             QservArgs(
@@ -174,7 +173,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
                 czar_storage=cfg.qserv.czar.storage,
                 worker_replicas=cfg.qserv.worker.replicas,
                 worker_storage=cfg.qserv.worker.storage,
-                preferred_node_label=(key, value),
+                preferred_nodes=node_selector(d, cfg.qserv.ingest_node_label),
             ),
             depends_on=[certs.release, *certs.issuers.values(), *storage.classes],
             opts=on_cluster,

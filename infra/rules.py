@@ -166,6 +166,19 @@ def node_labels_settable(s: Sections) -> Iterator[Problem]:
                 )
 
 
+def taints_need_kubeadm(s: Sections) -> Iterator[Problem]:
+    """Magnum has no way to taint a node group's nodes: a taint there would silently vanish."""
+    if not s.cluster or s.cluster.backend != "magnum":
+        return
+    for index, group in enumerate(s.cluster.node_groups):
+        if group.taints:
+            yield Problem(
+                ("cluster", "nodeGroups", index, "taints"),
+                "Magnum cannot taint a node group's nodes; remove the taints or use "
+                "cluster.backend: kubeadm",
+            )
+
+
 def qserv_label_present(s: Sections) -> Iterator[Problem]:
     if not (s.qserv and s.qserv.enabled and s.cluster):
         return
@@ -209,6 +222,7 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     node_groups_unique,
     schedulable_node,
     node_labels_settable,
+    taints_need_kubeadm,
     qserv_label_present,
     bucket_names_unique,
     sandbox_section,

@@ -106,6 +106,23 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     ),
     (
         DEV,
+        {
+            "cluster.backend": "magnum",
+            "cluster.nodeGroups": [
+                {"name": "a", "flavor": "f", "count": 2, "labels": {"tier": "utility"}},
+                {
+                    "name": "b",
+                    "flavor": "f",
+                    "count": 1,
+                    "taints": [{"key": "k", "effect": "NoSchedule"}],
+                },
+            ],
+        },
+        "ukdac:cluster.nodeGroups[1].taints",
+        "Magnum cannot taint",
+    ),
+    (
+        DEV,
         {"qserv.ingestNodeLabel": "tier=bigdata"},
         "ukdac:qserv.ingestNodeLabel",
         "no node group",

@@ -13,6 +13,7 @@ import yaml
 
 from components.kubernetes.metadata_guard import METADATA
 from infra import platform_layer
+from infra.offline.engine import plan_stack
 from infra.phalanx import OWNED_BY_UKDAC
 from infra.plan import Plan, PlannedResource, is_secret
 from infra.versions import PINS, Pin, pinned
@@ -389,3 +390,55 @@ def test_a_digest_pin_reaches_the_chart_and_silences_the_warning(
     )
     values = releases(planned.__wrapped__("ukdac-dev", show_secrets=True))["ingress-nginx"]
     assert values.inputs["values"]["controller"]["image"]["digest"] == digest
+
+
+def _qserv_preference(plan: Plan) -> tuple[str, list[str]]:
+    (qserv,) = custom_resources(plan, "Qserv")
+    affinity = qserv.inputs["spec"]["ingest"]["affinity"]
+    assert qserv.inputs["spec"]["xrootd"]["affinity"] == affinity
+    (term,) = affinity["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    (expression,) = term["preference"]["matchExpressions"]
+    return expression["key"], expression["values"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stack", [s for s in STACKS if config(s).config.qserv.enabled])
+def test_qserv_prefers_the_nodes_of_the_groups_carrying_the_ingest_label(
+    stack: str, backend: str
+) -> None:
+    cfg = config(stack).config
+    key, _, value = cfg.qserv.ingest_node_label.partition("=")
+    carriers = [g.name for g in cfg.cluster.node_groups if g.labels.get(key) == value]
+    plan = planned(stack, backend, show_secrets=True)
+    if backend == "kubeadm":  # kubelet registers the configured labels (see the join config)
+        assert _qserv_preference(plan) == (key, [value])
+        return
+    # Magnum labels nodes only with their group's role: the node group resources say which.
+    roles = {
+        r.inputs["name"]: r.inputs["role"]
+        for r in plan.find("openstack:containerinfra/nodeGroup:NodeGroup")
+    }
+    assert _qserv_preference(plan) == ("magnum.openstack.org/role", [roles[c] for c in carriers])
+    for group in cfg.cluster.node_groups:
+        assert any(w.startswith(f"node group {group.name}: Magnum") for w in plan.warnings) == bool(
+            group.labels
+        )
+
+
+def test_on_magnum_the_first_group_is_selected_by_magnum_s_default_worker_role(
+    make_project: Any,
+) -> None:
+    """The first group is the cluster's own node group, not a NodeGroup resource: Magnum
+    gives it the role `worker` (Magnum's documented default for a node group's role)."""
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.ukdac-dev.yaml").read_text())
+    document["config"]["ukdac:cluster"] = {
+        "backend": "magnum",
+        "nodeGroups": [
+            {"name": "ingest", "flavor": "m1.xlarge", "count": 2, "labels": {"tier": "utility"}},
+            {"name": "general", "flavor": "m1.xlarge", "count": 2},
+        ],
+    }
+    plan = plan_stack(make_project({"ukdac-dev": document}), "ukdac-dev")
+    assert _qserv_preference(plan) == ("magnum.openstack.org/role", ["worker"])
+    (other,) = plan.find("openstack:containerinfra/nodeGroup:NodeGroup")
+    assert (other.inputs["name"], other.inputs["role"]) == ("general", "general")

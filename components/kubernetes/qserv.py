@@ -21,20 +21,21 @@ class QservArgs:
     czar_storage: str
     worker_replicas: int
     worker_storage: str
-    preferred_node_label: tuple[str, str]  # ingest and xrootd prefer nodes with this label
+    # Ingest and xrootd prefer nodes whose label `key` has one of `values`.
+    preferred_nodes: tuple[str, tuple[str, ...]]
     query_node_port: int = 30040
     namespace: str = "qserv"
 
 
-def _prefer(label: tuple[str, str]) -> dict[str, Any]:
-    key, value = label
+def _prefer(label: tuple[str, tuple[str, ...]]) -> dict[str, Any]:
+    key, values = label
     return {
         "nodeAffinity": {
             "preferredDuringSchedulingIgnoredDuringExecution": [
                 {
                     "weight": 100,
                     "preference": {
-                        "matchExpressions": [{"key": key, "operator": "In", "values": [value]}]
+                        "matchExpressions": [{"key": key, "operator": "In", "values": list(values)}]
                     },
                 }
             ]
@@ -50,8 +51,8 @@ def qserv_spec(args: QservArgs) -> dict[str, Any]:
         "storage": args.worker_storage,
         "czar": {"replicas": args.czar_replicas, "storage": args.czar_storage},
         "worker": {"replicas": args.worker_replicas, "storage": args.worker_storage},
-        "ingest": {"affinity": _prefer(args.preferred_node_label)},
-        "xrootd": {"affinity": _prefer(args.preferred_node_label)},
+        "ingest": {"affinity": _prefer(args.preferred_nodes)},
+        "xrootd": {"affinity": _prefer(args.preferred_nodes)},
         "queryService": {"type": "NodePort", "nodePort": args.query_node_port},
     }
 

@@ -7,12 +7,23 @@ text; it is marked secret here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_openstack as openstack
+
+# Magnum cannot put chosen Kubernetes labels on nodes: it labels each node with its node
+# group's role, and the cluster's own worker group (the first node group here) has this one.
+ROLE_LABEL = "magnum.openstack.org/role"
+DEFAULT_ROLE = "worker"
+
+
+def node_group_roles(group_names: Sequence[str]) -> dict[str, str]:
+    """The role each node group's nodes carry under ROLE_LABEL, by group name."""
+    first, *others = group_names
+    return {first: DEFAULT_ROLE, **{name: name for name in others}}
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,7 @@ class MagnumCluster(pulumi.ComponentResource):
                 ),
             ),
         )
+        roles = node_group_roles([group.name for group in args.node_groups])
         self.node_groups = [
             openstack.containerinfra.NodeGroup(
                 f"{name}-{group.name}",
@@ -128,7 +140,7 @@ class MagnumCluster(pulumi.ComponentResource):
                 cluster_id=self.cluster.id,
                 flavor_id=group.flavor,
                 node_count=group.count,
-                role=group.name,
+                role=roles[group.name],
                 opts=child,
             )
             for group in others
