@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import tempfile
 from functools import cache
@@ -114,6 +115,22 @@ def test_kubeadm_nodes_match_the_config(stack: str) -> None:
     assert all(
         server_groups[f"{stack}-{g.name}"] == "soft-anti-affinity" for g in cfg.cluster.node_groups
     )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_node_addresses_in_the_nodes_output_are_distinct_hosts_of_the_node_subnet(
+    stack: str,
+) -> None:
+    """The offline cloud gives a port without a fixed address one from its own subnet, as
+    Neutron does: the plan's `nodes` output shows addresses a reviewer can trust."""
+    cfg = config(stack).config
+    nodes = planned(stack).outputs["nodes"]
+    addresses = [node["ip"] for group in nodes.values() for node in group]
+    assert len(addresses) == len(set(addresses)) == len(instances(planned(stack)))
+    subnet = ipaddress.ip_network(str(cfg.network.node_cidr))
+    for address in addresses:
+        host = ipaddress.ip_address(address)
+        assert host in subnet and host not in (subnet.network_address, subnet.broadcast_address)
 
 
 @pytest.mark.parametrize("stack", STACKS)

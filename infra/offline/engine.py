@@ -202,6 +202,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 state[key] = rpc.wrap_rpc_secret(state[key])
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        if request.custom:
+            with self._lock:
+                self._states[resource_id] = state
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
 
     def _by_id(self, resource_id: str) -> dict[str, Any]:
