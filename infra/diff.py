@@ -2,7 +2,8 @@
 
 Resources are matched by URN. A change lists each leaf that differs (inputs, options,
 parent, provider, dependencies), so a reviewer sees `inputs.cidr: 10.10.0.0/24 ->
-10.11.0.0/24` rather than two blobs. Secrets stay as the plans hold them: masked.
+10.11.0.0/24` rather than two blobs. Secrets stay as the plans hold them: masked. Plan
+warnings a change brings or clears are part of the difference; standing ones are not.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class StackDiff:
     head_exists: bool
     resources: tuple[ResourceDiff, ...] = ()
     outputs: tuple[Change, ...] = field(default=())
+    # Plan warnings the head has and the base had not, and the reverse.
+    new_warnings: tuple[str, ...] = ()
+    resolved_warnings: tuple[str, ...] = ()
 
     def of_kind(self, kind: str) -> list[ResourceDiff]:
         return [r for r in self.resources if r.kind == kind]
@@ -69,7 +73,13 @@ class StackDiff:
 
     @property
     def empty(self) -> bool:
-        return not self.resources and not self.outputs and self.base_exists == self.head_exists
+        return (
+            not self.resources
+            and not self.outputs
+            and not self.new_warnings
+            and not self.resolved_warnings
+            and self.base_exists == self.head_exists
+        )
 
 
 def _join(path: str, key: str | int) -> str:
@@ -125,10 +135,14 @@ def diff_plans(base: Plan | None, head: Plan | None) -> StackDiff:
                 r = new[urn]
                 diffs.append(ResourceDiff("change", urn, r.type, r.name, changes))
     outputs = tuple(value_changes(base.outputs if base else {}, head.outputs if head else {}, ""))
+    before = base.warnings if base else []
+    after = head.warnings if head else []
     return StackDiff(
         stack=stack,
         base_exists=base is not None,
         head_exists=head is not None,
         resources=tuple(diffs),
         outputs=outputs,
+        new_warnings=tuple(w for w in after if w not in before),
+        resolved_warnings=tuple(w for w in before if w not in after),
     )

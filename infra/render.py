@@ -114,10 +114,13 @@ def summary(diff: StackDiff) -> str:
         return f"new stack ({len(diff.added)} resources)"
     if diff.empty:
         return "no changes"
-    return (
+    text = (
         f"{len(diff.added)} to add, {len(diff.changed)} to change, "
         f"{len(diff.removed)} to remove, {len(diff.outputs)} output(s) changed"
     )
+    if diff.new_warnings:
+        text += f", {len(diff.new_warnings)} new warning(s)"
+    return text
 
 
 def render_diff(diffs: Iterable[StackDiff]) -> RenderableType:
@@ -134,6 +137,8 @@ def render_diff(diffs: Iterable[StackDiff]) -> RenderableType:
             parts.append(Text("  outputs:", style="bold"))
             for change in diff.outputs:
                 parts.extend(_change_lines(change, "      "))
+        parts += [Text(f"  new warning: {w}", style="yellow") for w in diff.new_warnings]
+        parts += [Text(f"  warning resolved: {w}", style="green") for w in diff.resolved_warnings]
     return Group(*parts)
 
 
@@ -165,6 +170,13 @@ def markdown(diffs: list[StackDiff], title: str = "ukdac plan diff") -> str:
             f"| {len(d.outputs)} |"
         )
     lines.append("")
+    for heading, attribute in (
+        ("New warnings", "new_warnings"),
+        ("Warnings resolved", "resolved_warnings"),
+    ):
+        found = [(d.stack, w) for d in diffs for w in getattr(d, attribute)]
+        if found:
+            lines += [f"**{heading}**", "", *(f"- `{stack}`: {w}" for stack, w in found), ""]
     for d in diffs:
         if d.empty:
             lines += [f"**`{d.stack}`**: no changes.", ""]

@@ -266,3 +266,25 @@ def test_markdown_diff_lists_added_removed_and_changed_for_a_reviewer(tmp_path: 
     assert "- `inputs.adminStateUp`: `true` → `false`" in out
     assert "- `kubeconfig`: `[secret:11112222]` → `[secret:33334444]`" in out
     assert "1 to add, 1 to change, 1 to remove, 1 output(s) changed" in out
+
+
+def test_diff_reports_warnings_a_change_brings_or_clears_but_not_standing_ones(
+    tmp_path: Path,
+) -> None:
+    def plan(name: str, warnings: list[str]) -> Path:
+        path = _synthetic(tmp_path, name, [], {})
+        document = json.loads(path.read_text())
+        path.write_text(json.dumps({**document, "warnings": warnings}))
+        return path
+
+    base = plan("base", ["standing: image pinned by tag only", "old: cleared by this change"])
+    head = plan("head", ["standing: image pinned by tag only", "fresh: brought by this change"])
+    code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
+    assert code == 0
+    assert "**New warnings**\n\n- `ukdac-dev`: fresh: brought by this change" in out
+    assert "**Warnings resolved**\n\n- `ukdac-dev`: old: cleared by this change" in out
+    assert "standing" not in out
+    assert "0 output(s) changed, 1 new warning(s)" in out
+    same = plan("same", ["standing: image pinned by tag only"])
+    code, out, _ = ukdac(ROOT, "diff", str(same), str(same), "--markdown")
+    assert code == 0 and "no changes" in out and "warning" not in out.lower()
