@@ -36,9 +36,14 @@ TOKENS = {
 }
 
 
+def _plan_names(plan: Plan, kind: str) -> set[Any]:
+    """The physical names the plan gives its resources of `kind`."""
+    return {r.inputs.get("name") for r in plan.find(TOKENS[kind])}
+
+
 def _named(plan: Plan, kind: str, listing: Callable[[], Iterable[Any]], cloud: Cloud) -> list[Any]:
     """The objects of one listing that carry a name the plan gives a resource of `kind`."""
-    names = {r.inputs.get("name") for r in plan.find(TOKENS[kind])}
+    names = _plan_names(plan, kind)
     return [item for item in cloud.call(lambda: list(listing())) if item.name in names]
 
 
@@ -72,7 +77,7 @@ def holdings(cloud: Cloud, plan: Plan, flavor_names: dict[str, str]) -> Footprin
     ]
     routers = _named(plan, "routers", conn.network.routers, cloud)
     groups = _named(plan, "security_groups", conn.network.security_groups, cloud)
-    port_names = {r.inputs.get("name") for r in plan.find(TOKENS["ports"])}
+    port_names = _plan_names(plan, "ports")
     ports = [
         p
         for p in cloud.call(lambda: list(conn.network.ports()))

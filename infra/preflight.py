@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,15 @@ def _value(quota: Any, key: str, part: str) -> int:
     return int(entry) if part == "limit" else 0
 
 
+def _cores_and_ram(servers: Mapping[str, int], flavors: Mapping[str, Any]) -> tuple[int, int]:
+    """vCPUs and RAM (MB) of `servers` (flavor name -> count); unknown flavors count nothing."""
+    known = [(flavors[name], count) for name, count in servers.items() if name in flavors]
+    return (
+        sum(int(flavor.vcpus) * count for flavor, count in known),
+        sum(int(flavor.ram) * count for flavor, count in known),
+    )
+
+
 def run_preflight(cloud: Cloud, d: Deployment, plan: Plan) -> list[Check]:
     """Every check, failed ones included (the caller decides the exit code)."""
     cfg = d.config
@@ -73,11 +83,8 @@ def run_preflight(cloud: Cloud, d: Deployment, plan: Plan) -> list[Check]:
 
     flavors = {f.name: f for f in cloud.call(lambda: list(conn.compute.flavors(details=True)))}
     held = holdings(cloud, plan, {f.id: f.name for f in flavors.values()})
-    cores = ram = held_cores = held_ram = 0
-    for name, count in sorted(held.flavors.items()):
-        if name in flavors:
-            held_cores += int(flavors[name].vcpus) * count
-            held_ram += int(flavors[name].ram) * count
+    cores, ram = _cores_and_ram(needs.flavors, flavors)
+    held_cores, held_ram = _cores_and_ram(held.flavors, flavors)
     for name, count in sorted(needs.flavors.items()):
         flavor = flavors.get(name)
         checks.append(
@@ -88,9 +95,6 @@ def run_preflight(cloud: Cloud, d: Deployment, plan: Plan) -> list[Check]:
                 bool(flavor),
             )
         )
-        if flavor:
-            cores += int(flavor.vcpus) * count
-            ram += int(flavor.ram) * count
 
     network = cloud.call(
         lambda: conn.network.find_network(cfg.cloud.external_network, ignore_missing=True)
