@@ -21,8 +21,8 @@ RUNS = 5
 IMPORT = "import pulumi_openstack, pulumi_kubernetes"
 PLAN = (
     "import pulumi_openstack, pulumi_kubernetes\n"
-    "from infra.stackfile import load_project\n"
-    "from infra.offline.engine import plan_stack\n"
+    "from infra.stack.files import load_project\n"
+    "from infra.plan.engine import plan_stack\n"
     "plan_stack(load_project({root!r}), {stack!r})\n"
 )
 
@@ -67,8 +67,8 @@ def _scaled_project(workers: int) -> Path:
 
 
 def scaling() -> None:
-    from infra.offline.engine import plan_stack
-    from infra.stackfile import load_project
+    from infra.plan.engine import plan_stack
+    from infra.stack.files import load_project
 
     print(f"\n{'workers':>7} {'resources':>9} {'plan (cold) s':>14} {'plan (warm) s':>14}")
     warm: dict[int, float] = {}
@@ -102,8 +102,8 @@ def interleaved(code: str) -> tuple[float, float, float]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from infra.offline.engine import plan_stack
-    from infra.stackfile import load_project
+    from infra.plan.engine import plan_stack
+    from infra.stack.files import load_project
 
     project = load_project(ROOT)
     print(f"bare SDK import: {IMPORT}; cold plans alternate with it, medians of {RUNS}")

@@ -19,11 +19,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infra.deployment import validate_stack_file  # noqa: E402
-from infra.offline.engine import plan_stack  # noqa: E402
-from infra.openstack_client import connect  # noqa: E402
-from infra.preflight import run_preflight  # noqa: E402
-from infra.stackfile import load_project, load_stack_file  # noqa: E402
+from infra.ops.cloud import connect  # noqa: E402
+from infra.ops.preflight import run_preflight  # noqa: E402
+from infra.plan.engine import plan_stack  # noqa: E402
+from infra.stack.files import load_project, load_stack_file  # noqa: E402
+from infra.stack.validation import validate_stack_file  # noqa: E402
 from tests.cloud.conftest import sandbox_stack  # noqa: E402
 
 RUNS = 5

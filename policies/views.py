@@ -6,8 +6,8 @@ from policies.rules import Resource, StackView
 
 
 def from_plan(plan: object, admin_cidrs: tuple[str, ...]) -> StackView:
-    """A StackView of an offline plan (`infra.plan.Plan`); masked secrets stay masked."""
-    from infra.plan import Plan
+    """A StackView of an offline plan (`infra.plan.model.Plan`); masked secrets stay masked."""
+    from infra.plan.model import Plan
 
     assert isinstance(plan, Plan)
     return StackView(

@@ -30,19 +30,42 @@ CONTROL_PLANE_OFFSET = 10  # control-plane i gets host .10+i of the node subnet
 
 
 @dataclass(frozen=True)
+class NodeNames:
+    """A node's physical names: its Nova server and its pre-made Neutron port."""
+
+    server: str
+    port: str
+
+
+@dataclass(frozen=True)
+class ControlPlaneSpec:
+    """The control planes: one per name, in `server_group` (anti-affinity)."""
+
+    flavor: str
+    server_group: str
+    nodes: tuple[NodeNames, ...]
+
+
+@dataclass(frozen=True)
 class NodeGroupSpec:
-    """Identical workers: labels and taints are applied by kubelet at join."""
+    """Identical workers, one per name: labels and taints are applied by kubelet at join."""
 
     name: str
     flavor: str
-    count: int
+    server_group: str
+    nodes: tuple[NodeNames, ...]
     labels: tuple[tuple[str, str], ...] = ()
     taints: tuple[documents.Taint, ...] = ()
 
 
 @dataclass(frozen=True)
 class KubeadmClusterArgs:
-    name_prefix: str
+    """The cluster's specification; every physical name is the caller's choice."""
+
+    cluster_name: str
+    keypair_name: str
+    api_host: str  # the API's name inside the cluster, resolved to control plane 0
+    floating_ip_description: str
     kubernetes_version: str
     image_name: str
     public_key: str
@@ -52,8 +75,7 @@ class KubeadmClusterArgs:
     pod_cidr: str
     service_cidr: str
     floating_ip_pool: str
-    control_plane_flavor: str
-    control_plane_count: int
+    control_plane: ControlPlaneSpec
     node_groups: tuple[NodeGroupSpec, ...]
     security_group_ids: Mapping[str, pulumi.Input[str]]  # control-plane, workers, ingress
     cni: cloud_init.CniInstall
@@ -62,6 +84,7 @@ class KubeadmClusterArgs:
     allowed_address_cidrs: tuple[str, ...] = ()
     token_ttl: str = "24h0m0s"  # noqa: S105 (a duration, not a password)
     metadata: Mapping[str, str] = field(default_factory=dict)
+    group_metadata_key: str = "node-group"  # Nova metadata key naming a node's group
 
 
 def control_plane_addresses(node_cidr: str, count: int) -> list[str]:
@@ -98,7 +121,7 @@ class _Layout:
 def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]) -> str:
     fip, token, pki_files = values
     config = documents.init_documents(
-        cluster_name=args.name_prefix,
+        cluster_name=args.cluster_name,
         kubernetes_version=args.kubernetes_version,
         advertise_address=layout.cp_addresses[0],
         control_plane_endpoint=layout.endpoint,
@@ -178,9 +201,8 @@ class KubeadmCluster(pulumi.ComponentResource):
         self.args = args
         self.name = name
         child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
         self.keypair = openstack.compute.Keypair(
-            f"{name}-keypair", name=f"{prefix}-keypair", public_key=args.public_key, opts=child
+            f"{name}-keypair", name=args.keypair_name, public_key=args.public_key, opts=child
         )
         self._make_pki()
         token_id = random.RandomString(
@@ -194,7 +216,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         self.fip = openstack.networking.FloatingIp(
             f"{name}-api-fip",
             pool=args.floating_ip_pool,
-            description=f"{prefix}: Kubernetes API and ingress",
+            description=args.floating_ip_description,
             opts=child,
         )
         self.image_id: pulumi.Output[str] | None = None
@@ -202,8 +224,8 @@ class KubeadmCluster(pulumi.ComponentResource):
             self.image_id = openstack.images.get_image_output(
                 name=args.image_name, most_recent=True, opts=pulumi.InvokeOutputOptions(parent=self)
             ).id
-        addresses = tuple(control_plane_addresses(args.node_cidr, args.control_plane_count))
-        api_name = f"kube-api.{prefix}.internal"
+        addresses = tuple(control_plane_addresses(args.node_cidr, len(args.control_plane.nodes)))
+        api_name = args.api_host
         self.layout = _Layout(api_name, f"{api_name}:6443", ((api_name, addresses[0]),), addresses)
         self.nodes_by_group: dict[str, list[tuple[str, openstack.networking.Port]]] = {}
         self._control_planes()
@@ -217,7 +239,7 @@ class KubeadmCluster(pulumi.ComponentResource):
                 self.ca.cert_pem,
                 self.admin_cert.cert_pem,
                 self.admin_key.private_key_pem,
-            ).apply(functools.partial(_kubeconfig, prefix))
+            ).apply(functools.partial(_kubeconfig, args.cluster_name))
         )
         self.nodes = pulumi.Output.all(
             **{
@@ -238,6 +260,13 @@ class KubeadmCluster(pulumi.ComponentResource):
                 "nodes": self.nodes,
             }
         )
+
+    def node_selector(self, key: str, value: str) -> tuple[str, tuple[str, ...]]:
+        """The node label and values that pick the groups carrying `key=value`.
+
+        kubelet applies each group's labels as given, so the label selects itself.
+        """
+        return key, (value,)
 
     def _make_pki(self) -> None:
         name, child = self.name, pulumi.ResourceOptions(parent=self)
@@ -282,14 +311,15 @@ class KubeadmCluster(pulumi.ComponentResource):
 
     def _control_planes(self) -> None:
         args, layout = self.args, self.layout
-        server_group = self._server_group("control-plane", "anti-affinity")
+        spec = args.control_plane
+        server_group = self._server_group("control-plane", spec.server_group, "anti-affinity")
         self.first: openstack.compute.Instance | None = None
-        for index, address in enumerate(layout.cp_addresses):
-            node = f"{args.name_prefix}-control-plane-{index}"
+        for index, (node, address) in enumerate(zip(spec.nodes, layout.cp_addresses, strict=True)):
+            logical = f"{self.name}-control-plane-{index}"
             groups = [args.security_group_ids["control-plane"]]
             if index == 0:
                 groups.append(args.security_group_ids["ingress"])
-            port = self._port(node, groups, address)
+            port = self._port(logical, node.port, groups, address)
             if index == 0:
                 user_data = pulumi.Output.all(self.fip.address, self.token, self.pki_files).apply(
                     functools.partial(_init_user_data, args, layout)
@@ -298,9 +328,11 @@ class KubeadmCluster(pulumi.ComponentResource):
                 user_data = pulumi.Output.all(self.token, self.ca_cert_hash, self.pki_files).apply(
                     functools.partial(_join_user_data, args, layout, {}, (), address)
                 )
-            instance = self._instance(node, "control-plane", port, server_group, user_data)
+            instance = self._instance(
+                logical, node.server, "control-plane", port, server_group, user_data, spec.flavor
+            )
             self.first = self.first or instance
-            self.nodes_by_group.setdefault("control-plane", []).append((node, port))
+            self.nodes_by_group.setdefault("control-plane", []).append((node.server, port))
         self.fip_association = openstack.networking.FloatingIpAssociate(
             f"{self.name}-api-fip-association",
             floating_ip=self.fip.address,
@@ -311,38 +343,44 @@ class KubeadmCluster(pulumi.ComponentResource):
     def _workers(self) -> None:
         args, layout = self.args, self.layout
         for group in args.node_groups:
-            server_group = self._server_group(group.name, "soft-anti-affinity")
+            server_group = self._server_group(group.name, group.server_group, "soft-anti-affinity")
             user_data = pulumi.Output.all(self.token, self.ca_cert_hash).apply(
                 functools.partial(
                     _join_user_data, args, layout, dict(group.labels), group.taints, None
                 )
             )
-            for index in range(group.count):
-                node = f"{args.name_prefix}-{group.name}-{index}"
-                port = self._port(node, [args.security_group_ids["workers"]], None)
-                self._instance(node, group.name, port, server_group, user_data, group.flavor)
-                self.nodes_by_group.setdefault(group.name, []).append((node, port))
+            for index, node in enumerate(group.nodes):
+                logical = f"{self.name}-{group.name}-{index}"
+                workers = [args.security_group_ids["workers"]]
+                port = self._port(logical, node.port, workers, None)
+                self._instance(
+                    logical, node.server, group.name, port, server_group, user_data, group.flavor
+                )
+                self.nodes_by_group.setdefault(group.name, []).append((node.server, port))
 
-    def _server_group(self, group: str, policy: str) -> openstack.compute.ServerGroup:
+    def _server_group(
+        self, group: str, physical: str, policy: str
+    ) -> openstack.compute.ServerGroup:
         return openstack.compute.ServerGroup(
             f"{self.name}-{group}-servers",
-            name=f"{self.args.name_prefix}-{group}",
+            name=physical,
             policies=policy,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _logical(self, node: str) -> str:
-        return f"{self.name}-{node.removeprefix(self.args.name_prefix + '-')}"
-
     def _port(
-        self, node: str, security_groups: list[pulumi.Input[str]], address: str | None
+        self,
+        logical: str,
+        physical: str,
+        security_groups: list[pulumi.Input[str]],
+        address: str | None,
     ) -> openstack.networking.Port:
         fixed = openstack.networking.PortFixedIpArgs(
             subnet_id=self.args.subnet_id, ip_address=address
         )
         return openstack.networking.Port(
-            f"{self._logical(node)}-port",
-            name=f"{node}-port",
+            f"{logical}-port",
+            name=physical,
             network_id=self.args.network_id,
             admin_state_up=True,
             fixed_ips=[fixed],
@@ -356,12 +394,13 @@ class KubeadmCluster(pulumi.ComponentResource):
 
     def _instance(
         self,
-        node: str,
+        logical: str,
+        physical: str,
         group: str,
         port: openstack.networking.Port,
         server_group: openstack.compute.ServerGroup,
         user_data: pulumi.Output[str],
-        flavor: str | None = None,
+        flavor: str,
     ) -> openstack.compute.Instance:
         args = self.args
         block_devices = None
@@ -378,15 +417,15 @@ class KubeadmCluster(pulumi.ComponentResource):
             ]
         after = [self.first] if self.first is not None else None
         return openstack.compute.Instance(
-            self._logical(node),
-            name=node,
-            flavor_name=flavor or args.control_plane_flavor,
+            logical,
+            name=physical,
+            flavor_name=flavor,
             image_name=None if block_devices else args.image_name,
             block_devices=block_devices,
             key_pair=self.keypair.name,
             networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
             user_data=_secret(user_data),
             scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(group=server_group.id)],
-            metadata={**args.metadata, "ukdac-node-group": group},
+            metadata={**args.metadata, args.group_metadata_key: group},
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )

@@ -28,14 +28,21 @@ def node_group_roles(group_names: Sequence[str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class MagnumNodeGroupSpec:
+    """A Magnum node group; `labels` are what the caller wants, which Magnum cannot apply."""
+
     name: str
     flavor: str
     count: int
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class MagnumClusterArgs:
-    name_prefix: str
+    """The cluster's specification; every physical name is the caller's choice."""
+
+    cluster_name: str
+    keypair_name: str
+    template_name: str
     kubernetes_version: str
     image_name: str
     public_key: str
@@ -87,16 +94,16 @@ class MagnumCluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ukdac:openstack:MagnumCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
+        self.args = args
         if not args.node_groups:
             raise ValueError("a Magnum cluster needs at least one node group")
         first, *others = args.node_groups
         self.keypair = openstack.compute.Keypair(
-            f"{name}-keypair", name=f"{prefix}-keypair", public_key=args.public_key, opts=child
+            f"{name}-keypair", name=args.keypair_name, public_key=args.public_key, opts=child
         )
         self.template = openstack.containerinfra.ClusterTemplate(
             f"{name}-template",
-            name=f"{prefix}-k8s-{args.kubernetes_version}",
+            name=args.template_name,
             coe="kubernetes",
             image=args.image_name,
             external_network_id=args.external_network_id,
@@ -114,7 +121,7 @@ class MagnumCluster(pulumi.ComponentResource):
         )
         self.cluster = openstack.containerinfra.Cluster(
             f"{name}-cluster",
-            name=prefix,
+            name=args.cluster_name,
             cluster_template_id=self.template.id,
             keypair=self.keypair.name,
             master_count=args.control_plane_count,
@@ -159,3 +166,13 @@ class MagnumCluster(pulumi.ComponentResource):
         self.register_outputs(
             {"apiUrl": self.api_url, "kubeconfig": self.kubeconfig, "nodes": self.nodes}
         )
+
+    def node_selector(self, key: str, value: str) -> tuple[str, tuple[str, ...]]:
+        """The node label and values that pick the groups meant to carry `key=value`.
+
+        Magnum cannot set chosen labels: its nodes carry their group's role under
+        ROLE_LABEL, which stands in for the label.
+        """
+        roles = node_group_roles([g.name for g in self.args.node_groups])
+        chosen = [g for g in self.args.node_groups if dict(g.labels).get(key) == value]
+        return ROLE_LABEL, tuple(roles[g.name] for g in chosen)

@@ -10,9 +10,11 @@ import pulumi_openstack as openstack
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    """What the network needs to know; names are `<name_prefix>-net`, `-subnet`, `-router`."""
+    """What the network needs to know; the caller chooses every physical name."""
 
-    name_prefix: str
+    network_name: str
+    subnet_name: str
+    router_name: str
     cidr: str
     dns_nameservers: tuple[str, ...]
     external_network_id: pulumi.Input[str]
@@ -34,14 +36,14 @@ class Network(pulumi.ComponentResource):
         tags = list(args.tags)
         self.network = openstack.networking.Network(
             f"{name}-net",
-            name=f"{args.name_prefix}-net",
+            name=args.network_name,
             admin_state_up=True,
             tags=tags,
             opts=child,
         )
         self.subnet = openstack.networking.Subnet(
             f"{name}-subnet",
-            name=f"{args.name_prefix}-subnet",
+            name=args.subnet_name,
             network_id=self.network.id,
             cidr=args.cidr,
             ip_version=4,
@@ -51,7 +53,7 @@ class Network(pulumi.ComponentResource):
         )
         self.router = openstack.networking.Router(
             f"{name}-router",
-            name=f"{args.name_prefix}-router",
+            name=args.router_name,
             admin_state_up=True,
             external_network_id=args.external_network_id,
             tags=tags,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -18,7 +19,8 @@ _WORLD = ("0.0.0.0/0", "::/0")
 class SecurityGroupsArgs:
     """`rules` say who may reach what; `admin_cidrs` is who the `admin` source means."""
 
-    name_prefix: str
+    names: Mapping[str, str]  # the physical name of each group in GROUPS
+    owner: str  # who the groups belong to, for their descriptions
     admin_cidrs: tuple[str, ...]
     rules: tuple[Rule, ...]
     tags: tuple[str, ...] = ()
@@ -45,8 +47,8 @@ class SecurityGroups(pulumi.ComponentResource):
         self.groups = {
             group: openstack.networking.SecGroup(
                 f"{name}-{group}",
-                name=f"{args.name_prefix}-{group}",
-                description=f"{group} nodes of {args.name_prefix} (managed by Pulumi)",
+                name=args.names[group],
+                description=f"{group} nodes of {args.owner} (managed by Pulumi)",
                 delete_default_rules=True,
                 tags=list(args.tags),
                 opts=child,

@@ -11,7 +11,7 @@ import openstack
 import pytest
 import yaml
 
-from infra.stackfile import Project, load_project
+from infra.stack.files import Project, load_project
 
 CLOUD_DIR = Path(os.environ.get("OSBOX_DIR", "/tmp/ukdac-testcloud"))
 KEY = (

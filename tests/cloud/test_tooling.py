@@ -11,13 +11,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from infra.cleanup import CSI_CLUSTER_KEY, delete_leftovers, find_leftovers
-from infra.deployment import Deployment, validate_stack_file
-from infra.main import app
-from infra.offline.engine import plan_stack
-from infra.openstack_client import CloudError, connect
-from infra.preflight import Check, run_preflight
-from infra.stackfile import Project, load_stack_file
+from infra.cli.app import app
+from infra.ops.cleanup import CSI_CLUSTER_KEY, delete_leftovers, find_leftovers
+from infra.ops.cloud import CloudError, connect
+from infra.ops.preflight import Check, run_preflight
+from infra.plan.engine import plan_stack
+from infra.stack.deployment import Deployment
+from infra.stack.files import Project, load_stack_file
+from infra.stack.validation import validate_stack_file
 from tests.cloud.conftest import sandbox_stack
 
 STACK = "ukdac-sbx-cloudtest"

@@ -1,0 +1,6 @@
+"""The command line (`ukdac`, or `python -m infra`): a Typer application.
+
+`app.py` registers every command; each other module is one command group that parses
+arguments, calls public functions of `infra.stack`, `infra.plan` and `infra.ops`, and
+prints. No logic lives here that a test could not reach through those packages.
+"""

@@ -1,0 +1,5 @@
+"""`python -m infra.cli` (how `ukdac diff --base-ref` runs another revision's planner)."""
+
+from infra.cli.app import app
+
+app()

@@ -1,0 +1,55 @@
+"""What every command shares: the consoles, error reporting, and finding stacks."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from infra.errors import UkdacError
+from infra.stack.deployment import Deployment
+from infra.stack.files import Project, load_project, load_stack_file
+from infra.stack.validation import validate_stack_file
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn ukdac's own errors into a message and an exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except UkdacError as error:
+            err.print(f"[red]error:[/red] {error}", markup=True, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+
+    return wrapper
+
+
+def current_project() -> Project:
+    """The project in the working directory."""
+    return load_project(Path.cwd())
+
+
+def stack_names(project: Project, stacks: list[str] | None, every: bool) -> list[str]:
+    """The stacks a command was given, or every stack with --all."""
+    if every or not stacks:
+        if not every:
+            raise UkdacError("name a stack, or pass --all")
+        return project.stacks()
+    return stacks
+
+
+def deployment(stack: str) -> Deployment:
+    """The validated deployment of a stack of the project in the working directory."""
+    return validate_stack_file(load_stack_file(current_project(), stack))

@@ -1,0 +1,87 @@
+"""`ukdac config ...`: the stack files' schema, reference, checks and effective values."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from infra.cli.common import current_project, err, out, reports_errors, stack_names
+from infra.errors import ConfigError, format_path
+from infra.stack.files import load_stack_file
+from infra.stack.profiles import deep_merge, defaults_for
+from infra.stack.reference import render as render_config_docs
+from infra.stack.schema import stack_file_schema
+from infra.stack.validation import leaf_paths, validate_stack_file
+
+app = typer.Typer(help="The stack configuration: schema, checks, effective values.")
+
+
+def config_schema() -> None:
+    """Print the JSON Schema of a stack file."""
+    sys.stdout.write(json.dumps(stack_file_schema(), indent=2) + "\n")
+
+
+def config_docs(
+    output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+) -> None:
+    """Generate the configuration reference (docs/configuration.md)."""
+    text = render_config_docs()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@reports_errors
+def config_check(
+    stacks: Annotated[list[str] | None, typer.Argument(help="Stack names.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Check every stack in stacks/.")] = False,
+) -> None:
+    """Validate stack files: every problem at once, with the key path and what is allowed."""
+    project = current_project()
+    failures: list[ConfigError] = []
+    for name in stack_names(project, stacks, every):
+        stack_file = load_stack_file(project, name)
+        try:
+            validate_stack_file(stack_file)
+            out.print(f"[green]ok[/green] {stack_file.display}")
+        except ConfigError as problem:
+            failures.append(problem)
+    if failures:
+        for failure in failures:
+            err.print(failure.render(), soft_wrap=True)
+        raise typer.Exit(2)
+
+
+@reports_errors
+def config_show(stack: Annotated[str, typer.Argument(help="Stack name.")]) -> None:
+    """Print the effective configuration of a stack and where each value comes from."""
+    project = current_project()
+    stack_file = load_stack_file(project, stack)
+    raw = stack_file.namespace()
+    deployment = validate_stack_file(stack_file)
+    environment = deployment.config.environment
+    merged = deep_merge(defaults_for(environment), raw)
+    from_file = set(leaf_paths(raw))
+    table = Table(title=f"{stack} ({environment})", title_justify="left")
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    table.add_column("from")
+    for path in leaf_paths(merged):
+        value: Any = merged
+        for part in path:
+            value = value[part]
+        origin = "stack file" if path in from_file else f"{environment} profile"
+        table.add_row(format_path(path), json.dumps(value), origin)
+    out.print(table)
+
+
+app.command("schema")(config_schema)
+app.command("docs")(config_docs)
+app.command("check")(config_check)
+app.command("show")(config_show)

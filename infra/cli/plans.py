@@ -1,0 +1,97 @@
+"""`ukdac plan` and `ukdac diff`: offline plans of stacks, and what changes between two."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.cli.common import current_project, out, reports_errors, stack_names
+from infra.errors import UkdacError
+from infra.plan.diff import StackDiff, diff_plans
+from infra.plan.engine import plan_stack
+from infra.plan.model import Plan
+from infra.plan.render import markdown, render_diff, render_plan
+from infra.plan.worktree import checkout, plan_tree, stacks_at
+
+
+@reports_errors
+def plan(
+    stacks: Annotated[list[str] | None, typer.Argument(help="Stack names, e.g. ukdac-dev.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Plan every stack in stacks/.")] = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the plan of one stack to this file.")
+    ] = None,
+    json_dir: Annotated[
+        Path | None, typer.Option(help="Write each stack's plan to DIR/<stack>.json.")
+    ] = None,
+    show_secrets: Annotated[
+        bool, typer.Option(help="Reveal secret inputs (offline they are fakes).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Plan stacks offline: the resource tree, counts by type and stack outputs."""
+    project = current_project()
+    names = stack_names(project, stacks, every)
+    if json_file and len(names) != 1:
+        raise UkdacError("--json takes one stack; use --json-dir for several")
+    for name in names:
+        result = plan_stack(project, name, show_secrets=show_secrets)
+        if json_file:
+            result.write(json_file)
+        if json_dir:
+            json_dir.mkdir(parents=True, exist_ok=True)
+            result.write(json_dir / f"{name}.json")
+        if not quiet:
+            out.print(render_plan(result))
+
+
+def _read_plan(path: Path) -> Plan:
+    try:
+        return Plan.read(path)
+    except FileNotFoundError:
+        raise UkdacError(f"{path}: no such plan file") from None
+    except ValueError as exc:
+        raise UkdacError(f"{path}: not a ukdac plan ({exc.__class__.__name__})") from None
+
+
+@reports_errors
+def diff(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="BASE.json HEAD.json, or stack names with --base-ref."),
+    ] = None,
+    base_ref: Annotated[
+        str | None,
+        typer.Option(help="Plan the base from this git ref (in a temporary worktree)."),
+    ] = None,
+    as_markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a pull-request comment body.")
+    ] = False,
+    output: Annotated[Path | None, typer.Option(help="Write the result to this file.")] = None,
+) -> None:
+    """Show what changes between two plans: added, removed and changed resources."""
+    diffs: list[StackDiff]
+    if base_ref:
+        project = current_project()
+        names = args or sorted(set(project.stacks()) | set(stacks_at(project.root, base_ref)))
+        with checkout(project.root, base_ref) as tree:
+            base = plan_tree(tree, names, project.display(project.stack_dir))
+        heads = {n: plan_stack(project, n) if n in project.stacks() else None for n in names}
+        diffs = [diff_plans(base[n], heads[n]) for n in names if base[n] or heads[n]]
+    else:
+        if not args or len(args) != 2:
+            raise UkdacError("give BASE.json HEAD.json, or stack names with --base-ref REF")
+        diffs = [diff_plans(_read_plan(Path(args[0])), _read_plan(Path(args[1])))]
+    if as_markdown:
+        text = markdown(diffs)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    else:
+        console = Console(file=output.open("w"), width=120) if output else out
+        console.print(render_diff(diffs))

@@ -1,0 +1,165 @@
+"""`ukdac sandbox ...`: per-developer stacks made, listed, destroyed and reaped."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from infra.cli.common import current_project, deployment, err, out, reports_errors
+from infra.cli.ops import preflight_passes
+from infra.errors import UkdacError
+from infra.ops.cleanup import delete_leftovers, find_leftovers
+from infra.ops.cloud import CloudError, connect
+from infra.ops.footprint import footprint
+from infra.ops.pulumi_cli import PulumiCliMissing, destroy, require_cli, up
+from infra.ops.sandbox import SandboxError, check_name, create, list_sandboxes, stack_name
+from infra.plan.engine import plan_stack
+
+app = typer.Typer(help="Per-developer sandboxes: create, list, destroy, reap.")
+
+
+def _default_owner() -> str:
+    result = subprocess.run(
+        ["git", "config", "user.email"], capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() or getpass.getuser()
+
+
+def _default_key() -> Path:
+    for name in ("id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"):
+        path = Path.home() / ".ssh" / name
+        if path.is_file():
+            return path
+    raise SandboxError("no SSH public key in ~/.ssh: pass --public-key FILE")
+
+
+@reports_errors
+def sandbox_create(
+    name: Annotated[str, typer.Argument(help="Sandbox name (DNS label, 2-20 characters).")],
+    owner: Annotated[str | None, typer.Option(help="Owner (default: git user.email).")] = None,
+    days: Annotated[int, typer.Option(help="Days until it may be reaped.", min=1, max=90)] = 14,
+    public_key: Annotated[Path | None, typer.Option(help="SSH public key file.")] = None,
+    deploy: Annotated[bool, typer.Option("--up", help="Run preflight and pulumi up.")] = False,
+) -> None:
+    """Write stacks/Pulumi.ukdac-sbx-NAME.yaml from the template and validate it."""
+    check_name(name)
+    if deploy:
+        require_cli()
+    project = current_project()
+    key = (public_key or _default_key()).read_text(encoding="utf-8").strip()
+    today = date.today()
+    sandbox = create(
+        project, name, owner or _default_owner(), today + timedelta(days=days), key, today
+    )
+    try:
+        deployment(sandbox.stack)
+    except UkdacError:
+        sandbox.path.unlink()
+        raise
+    out.print(
+        f"wrote {project.display(sandbox.path)}: nodes in {sandbox.node_cidr}, "
+        f"owner {sandbox.owner}, expires {sandbox.expires}"
+    )
+    if deploy:
+        if not preflight_passes(sandbox.stack):
+            raise typer.Exit(1)
+        up(str(project.root), sandbox.stack, on_output=lambda line: out.print(line, end=""))
+
+
+@reports_errors
+def sandbox_list(
+    cloud_sizes: Annotated[
+        bool, typer.Option("--flavors", help="Ask the cloud for flavor sizes (vCPU, RAM).")
+    ] = False,
+) -> None:
+    """Every sandbox with its owner, expiry and footprint."""
+    project = current_project()
+    today = date.today()
+    sizes: dict[str, tuple[int, int]] = {}
+    sandboxes = list_sandboxes(project)
+    if cloud_sizes and sandboxes:
+        d = deployment(sandboxes[0].stack)
+        cloud = connect(d.config.cloud.name, d.config.cloud.region)
+        flavors = cloud.call(lambda: list(cloud.connection.compute.flavors(details=True)))
+        sizes = {f.name: (int(f.vcpus), int(f.ram)) for f in flavors}
+    table = Table(title="sandboxes", title_justify="left")
+    for column in ("name", "owner", "expires", "servers", "vCPU", "RAM (GB)", "volumes", "FIPs"):
+        table.add_column(column)
+    for sandbox in sandboxes:
+        need = footprint(plan_stack(project, sandbox.stack))
+        known = all(f in sizes for f in need.flavors)
+        vcpu = sum(sizes[f][0] * n for f, n in need.flavors.items()) if known else None
+        ram = sum(sizes[f][1] * n for f, n in need.flavors.items()) / 1024 if known else None
+        expires = f"{sandbox.expires}" + (" [red](expired)[/red]" if sandbox.expired(today) else "")
+        table.add_row(
+            sandbox.name,
+            sandbox.owner,
+            expires,
+            ", ".join(f"{n}x {f}" for f, n in sorted(need.flavors.items())),
+            "?" if vcpu is None else str(vcpu),
+            "?" if ram is None else f"{ram:g}",
+            str(need.volumes),
+            str(need.floating_ips),
+        )
+    out.print(table)
+    if not cloud_sizes:
+        out.print("vCPU and RAM need the flavors' sizes: --flavors asks the cloud")
+
+
+def _destroy(name: str) -> None:
+    project = current_project()
+    stack = stack_name(check_name(name))
+    path = project.stack_path(stack)
+    if not path.exists():
+        raise SandboxError(f"no sandbox {name}: {project.display(path)} does not exist")
+    d = deployment(stack)
+    if d.config.environment != "sandbox":
+        raise SandboxError(f"{stack} is not a sandbox ({d.config.environment})")
+    require_cli()  # before touching the cloud: a half-done destroy helps nobody
+    cloud = connect(d.config.cloud.name, d.config.cloud.region)
+    for line in delete_leftovers(cloud, find_leftovers(cloud, d.names.cluster)):
+        out.print(line)
+    destroy(str(project.root), stack, on_output=lambda line: out.print(line, end=""))
+    path.unlink()
+    out.print(f"removed {stack} and {project.display(path)}")
+
+
+@reports_errors
+def sandbox_destroy(name: Annotated[str, typer.Argument(help="Sandbox name.")]) -> None:
+    """Clean up, `pulumi destroy`, remove the stack and its file."""
+    _destroy(name)
+
+
+@reports_errors
+def sandbox_reap(
+    yes: Annotated[bool, typer.Option("--yes", help="Destroy the expired sandboxes.")] = False,
+) -> None:
+    """List the expired sandboxes; --yes destroys them."""
+    today = date.today()
+    expired = [s for s in list_sandboxes(current_project()) if s.expired(today)]
+    if not expired:
+        out.print("no expired sandbox")
+        return
+    for sandbox in expired:
+        out.print(f"{sandbox.name}: owner {sandbox.owner}, expired {sandbox.expires}")
+    if yes:
+        for sandbox in expired:
+            try:
+                _destroy(sandbox.name)
+            except (CloudError, PulumiCliMissing) as error:
+                err.print(f"[red]{sandbox.name}:[/red] {error}")
+                raise typer.Exit(1) from None
+    else:
+        out.print("dry run: --yes destroys them")
+
+
+app.command("create")(sandbox_create)
+app.command("list")(sandbox_list)
+app.command("destroy")(sandbox_destroy)
+app.command("reap")(sandbox_reap)

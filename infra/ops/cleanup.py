@@ -1,0 +1,110 @@
+"""Before `pulumi destroy`: what Kubernetes made in the project outside Pulumi's state.
+
+The cloud controller names its load balancers `kube_service_<cluster>_<namespace>_<name>`
+and describes their floating IPs as `... from cluster <cluster>`; Cinder CSI puts
+`cinder.csi.openstack.org/cluster=<cluster>` in its volumes' metadata. ukdac sets the
+cluster name to the stack name, so a resource belongs to a stack only when it carries that
+exact name; anything else is left alone, whatever it looks like.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.ops.cloud import Cloud, CloudError
+
+CSI_CLUSTER_KEY = "cinder.csi.openstack.org/cluster"
+
+
+@dataclass(frozen=True)
+class Leftover:
+    kind: str  # "load balancer", "floating IP", "volume", "port"
+    id: str
+    name: str
+    reason: str
+
+
+def find_leftovers(cloud: Cloud, cluster: str) -> list[Leftover]:
+    """Everything attributable to `cluster`; a constant number of listing calls."""
+    conn = cloud.connection
+    found: list[Leftover] = []
+    vip_ports: set[str] = set()
+    if cloud.has_service("load-balancer"):
+        prefix = f"kube_service_{cluster}_"
+        for lb in cloud.call(lambda: list(conn.load_balancer.load_balancers())):
+            if (lb.name or "").startswith(prefix):
+                found.append(
+                    Leftover("load balancer", lb.id, lb.name, f"name starts with {prefix}")
+                )
+                if lb.vip_port_id:
+                    vip_ports.add(lb.vip_port_id)
+    suffix = f" from cluster {cluster}"
+    for ip in cloud.call(lambda: list(conn.network.ips())):
+        description = ip.description or ""
+        if ip.port_id in vip_ports or (
+            description.startswith("Floating IP for Kubernetes external service")
+            and description.endswith(suffix)
+        ):
+            found.append(
+                Leftover(
+                    "floating IP",
+                    ip.id,
+                    ip.floating_ip_address,
+                    description or "on a load balancer",
+                )
+            )
+    for volume in cloud.call(lambda: list(conn.block_storage.volumes(details=True))):
+        if (volume.metadata or {}).get(CSI_CLUSTER_KEY) == cluster:
+            found.append(
+                Leftover(
+                    "volume", volume.id, volume.name or volume.id, f"{CSI_CLUSTER_KEY}={cluster}"
+                )
+            )
+    network = cloud.call(lambda: conn.network.find_network(f"{cluster}-net", ignore_missing=True))
+    if network is not None:
+        for port in cloud.call(lambda: list(conn.network.ports(network_id=network.id))):
+            name = port.name or ""
+            if name.startswith("octavia-lb-") and port.id not in vip_ports and not port.device_id:
+                found.append(
+                    Leftover("port", port.id, name, f"unbound load-balancer port on {cluster}-net")
+                )
+    return found
+
+
+def _wait_gone(cloud: Cloud, get: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cloud.call(get) is None:
+            return
+        time.sleep(1)
+    raise CloudError(f"still present after {timeout:.0f} s")
+
+
+def _proxy(conn: Any, kind: str) -> tuple[Callable[[str], Any], Callable[[str], Any]]:
+    """(delete, find) for a kind; looked up only when needed (a cloud may lack Octavia)."""
+    if kind == "load balancer":
+        lb = conn.load_balancer
+        return functools.partial(lb.delete_load_balancer, cascade=True), lb.find_load_balancer
+    if kind == "floating IP":
+        return conn.network.delete_ip, conn.network.find_ip
+    if kind == "port":
+        return conn.network.delete_port, conn.network.find_port
+    return conn.block_storage.delete_volume, conn.block_storage.find_volume
+
+
+ORDER = ("load balancer", "floating IP", "port", "volume")
+
+
+def delete_leftovers(cloud: Cloud, leftovers: list[Leftover], timeout: float = 300) -> list[str]:
+    """Delete in dependency order, waiting for each; returns one line per deletion."""
+    done: list[str] = []
+    for item in sorted(leftovers, key=lambda x: ORDER.index(x.kind)):
+        delete, find = cloud.call(functools.partial(_proxy, cloud.connection, item.kind))
+        cloud.call(functools.partial(delete, item.id))
+        _wait_gone(cloud, functools.partial(find, item.id), timeout)
+        done.append(f"deleted {item.kind} {item.name} ({item.id})")
+    return done

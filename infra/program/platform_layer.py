@@ -1,0 +1,195 @@
+"""The Kubernetes layer of a stack, on the cluster the cloud layer made, in dependency order:
+cloud provider and storage, metadata guard, ingress, cert-manager, Vault, Argo CD, Qserv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.kubernetes.argocd import AppOfApps, ArgoCd, ArgoCdArgs
+from components.kubernetes.cert_manager import CertManager, CertManagerArgs, Rfc2136
+from components.kubernetes.cloud_provider import CloudProvider, CloudProviderArgs
+from components.kubernetes.helm import ChartRef
+from components.kubernetes.ingress import ImageRef, Ingress, IngressArgs
+from components.kubernetes.metadata_guard import MetadataGuard, MetadataGuardArgs
+from components.kubernetes.qserv import Qserv, QservArgs
+from components.kubernetes.ready import ClusterAccess
+from components.kubernetes.s3_credentials import S3Credentials, S3CredentialsArgs
+from components.kubernetes.vault import Vault, VaultArgs
+from infra.program.cloud_layer import CloudLayer
+from infra.stack.deployment import Deployment
+from infra.versions import CHART_REPOSITORIES, QSERV_OPERATOR_MANIFEST, pinned
+
+
+@dataclass
+class PlatformLayer:
+    cloud_provider: CloudProvider
+    ingress: Ingress
+    cert_manager: CertManager
+    vault: Vault
+    argocd: ArgoCd
+    qserv: Qserv | None
+
+
+def chart(name: str) -> ChartRef:
+    return ChartRef(name, pinned(f"chart/{name}"), CHART_REPOSITORIES[name])
+
+
+def controller_image() -> ImageRef:
+    reference = pinned("image/ingress-nginx-controller")
+    reference, _, digest = reference.partition("@")
+    path, _, tag = reference.rpartition(":")
+    registry, _, image = path.partition("/")
+    return ImageRef(registry=registry, image=image, tag=tag, digest=digest)
+
+
+def images(d: Deployment) -> dict[str, tuple[str, str]]:
+    """Every container image reference this stack sets: name -> (reference, where it is set)."""
+    found = {
+        "ingress-nginx controller": (
+            pinned("image/ingress-nginx-controller"),
+            "infra/versions.py (image/ingress-nginx-controller)",
+        )
+    }
+    if d.config.qserv.enabled:
+        default = "the stack's {key}, or its default {pin} in infra/versions.py"
+        found["Qserv"] = (
+            d.config.qserv.image,
+            default.format(key="qserv.image", pin="image/qserv"),
+        )
+        found["Qserv MariaDB"] = (
+            d.config.qserv.db_image,
+            default.format(key="qserv.dbImage", pin="image/qserv-db"),
+        )
+    return found
+
+
+def tag_only_images(d: Deployment) -> list[str]:
+    """Warnings for images pinned by a tag alone, which a registry can move."""
+    return [
+        f"{name} image {reference} is pinned by tag only: add its digest "
+        f"(`{reference.split('@')[0]}@sha256:...`) in {where}"
+        for name, (reference, where) in images(d).items()
+        if "@sha256:" not in reference
+    ]
+
+
+def _label(label: str) -> tuple[str, str]:
+    key, _, value = label.partition("=")
+    return key, value
+
+
+def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
+    cfg = d.config
+    for warning in tag_only_images(d):
+        pulumi.log.warn(warning)
+    access = ClusterAccess("cluster-access", cloud.cluster.kubeconfig)
+    on_cluster = pulumi.ResourceOptions(providers=[access.provider])
+
+    storage = CloudProvider(
+        "cloud-provider",
+        CloudProviderArgs(
+            cluster_name=d.names.cluster,
+            cloud_conf=cloud.credentials.cloud_conf,
+            cinder_csi_chart=chart("openstack-cinder-csi"),
+            occm_chart=(
+                chart("openstack-cloud-controller-manager")
+                if cfg.cluster.backend == "kubeadm"
+                else None
+            ),
+        ),
+        opts=on_cluster,
+    )
+    MetadataGuard("metadata-guard", MetadataGuardArgs(cni=cfg.cluster.cni), opts=on_cluster)
+    ingress = Ingress(
+        "ingress",
+        IngressArgs(
+            chart=chart("ingress-nginx"),
+            image=controller_image(),
+            public_address=cloud.cluster.floating_ip,
+        ),
+        opts=on_cluster,
+    )
+    dns01 = cfg.tls.dns01
+    certs = CertManager(
+        "cert-manager",
+        CertManagerArgs(
+            chart=chart("cert-manager"),
+            chosen_issuer=cfg.tls.issuer,
+            ingress_class=ingress.class_name,
+            acme_email=cfg.tls.acme_email,
+            dns01=(
+                Rfc2136(
+                    dns01.nameserver,
+                    dns01.tsig_key_name,
+                    dns01.tsig_algorithm,
+                    pulumi.Output.secret(dns01.tsig_secret.get_secret_value()),
+                )
+                if dns01
+                else None
+            ),
+        ),
+        opts=on_cluster,
+    )
+    storage_class = (
+        storage.retain_storage_class if d.protect_stateful else storage.default_storage_class
+    )
+    vault = Vault(
+        "vault",
+        VaultArgs(
+            chart=chart("vault"),
+            mode=cfg.vault.mode,
+            hostname=d.hostnames.vault,
+            issuer=certs.issuer,
+            ingress_class=ingress.class_name,
+            storage_class=storage_class,
+            protect=d.protect_stateful,
+        ),
+        opts=on_cluster,
+    )
+    argocd = ArgoCd(
+        "argocd",
+        ArgoCdArgs(
+            chart=chart("argo-cd"),
+            hostname=d.hostnames.argocd,
+            issuer=certs.issuer,
+            ingress_class=ingress.class_name,
+            app_of_apps=AppOfApps(
+                name=cfg.phalanx.app_of_apps_name,
+                repository=cfg.phalanx.repository,
+                revision=cfg.phalanx.revision,
+                environment=cfg.phalanx.environment,
+                auto_sync=cfg.phalanx.auto_sync,
+            ),
+        ),
+        opts=on_cluster,
+    )
+    qserv = None
+    if cfg.qserv.enabled:
+        qserv = Qserv(
+            "qserv",
+            QservArgs(
+                operator_manifest=QSERV_OPERATOR_MANIFEST.format(tag=pinned("qserv-operator")),
+                image=cfg.qserv.image,
+                db_image=cfg.qserv.db_image,
+                storage_class=storage_class,
+                czar_replicas=cfg.qserv.czar.replicas,
+                czar_storage=cfg.qserv.czar.storage,
+                worker_replicas=cfg.qserv.worker.replicas,
+                worker_storage=cfg.qserv.worker.storage,
+                preferred_nodes=cloud.cluster.node_selector(*_label(cfg.qserv.ingest_node_label)),
+            ),
+            depends_on=[certs.release, *certs.issuers.values(), *storage.classes],
+            opts=on_cluster,
+        )
+    S3Credentials(
+        "s3-credentials",
+        S3CredentialsArgs(
+            namespace=cfg.buckets.credentials_namespace,
+            access_key=cloud.object_store.access_key,
+            secret_key=cloud.object_store.secret_key,
+        ),
+        opts=on_cluster,
+    )
+    return PlatformLayer(storage, ingress, certs, vault, argocd, qserv)

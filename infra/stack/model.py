@@ -1,0 +1,520 @@
+"""The stack configuration model: every key a stack file may set under `ukdac:`.
+
+The JSON Schema generated from these models is the reference documentation of a stack file,
+so every field has a title and a description. Values a stack file does not set come from its
+environment profile (`infra/stack/profiles.py`); cross-field rules live in `infra/stack/rules.py`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import date
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+from infra.versions import SUPPORTED_KUBERNETES_MINORS
+
+Environment = Literal["sandbox", "dev", "test", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "dev", "test", "prod")
+
+# ---------------------------------------------------------------------------------------------
+# Value types
+# ---------------------------------------------------------------------------------------------
+
+_DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+
+# What each pattern below means, for error messages (a regex is not an explanation).
+PATTERN_HELP: dict[str, str] = {}
+
+
+def _pattern(regex: str, meaning: str) -> StringConstraints:
+    PATTERN_HELP[regex] = meaning
+    return StringConstraints(pattern=regex)
+
+
+DnsLabel = Annotated[
+    str,
+    _pattern(
+        rf"^{_DNS_LABEL}$",
+        "must be a DNS label: lower-case letters, digits and '-', at most 63 characters, "
+        "not starting or ending with '-'",
+    ),
+]
+
+
+def _check_hostname(value: str) -> str:
+    if len(value) > 253:
+        raise ValueError("a DNS name has at most 253 characters")
+    labels = value.split(".")
+    if len(labels) < 2 or not all(re.fullmatch(_DNS_LABEL, label) for label in labels):
+        raise ValueError(
+            "must be a fully qualified DNS name in lower case, such as 'rsp.lsst.ac.uk' "
+            "(labels of letters, digits and '-', separated by dots)"
+        )
+    return value
+
+
+Hostname = Annotated[str, AfterValidator(_check_hostname)]
+
+
+def _check_url(schemes: tuple[str, ...]) -> AfterValidator:
+    def check(value: str) -> str:
+        match = re.fullmatch(r"([a-z][a-z0-9+.-]*)://([^/\s:]+)(:\d{1,5})?(/[^\s]*)?", value)
+        if not match or match.group(1) not in schemes:
+            raise ValueError(
+                f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
+        host = match.group(2)
+        if host != "localhost" and not re.fullmatch(r"[0-9.]+", host):
+            _check_hostname(host)
+        return value.rstrip("/")
+
+    return AfterValidator(check)
+
+
+HttpsUrl = Annotated[str, _check_url(("https",))]
+HttpUrl = Annotated[str, _check_url(("https", "http"))]
+
+_SSH_KEY_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+)
+
+
+def _check_ssh_public_key(value: str) -> str:
+    parts = value.strip().split()
+    if len(parts) < 2 or parts[0] not in _SSH_KEY_TYPES:
+        raise ValueError(
+            f"must be an OpenSSH public key ('<type> <base64> [comment]', type one of "
+            f"{', '.join(_SSH_KEY_TYPES)})"
+        )
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except binascii.Error:
+        raise ValueError("the key's base64 part does not decode") from None
+    declared = blob[4 : 4 + int.from_bytes(blob[:4], "big")].decode(errors="replace")
+    if len(blob) < 20 or not declared:
+        raise ValueError("the key's base64 part is not an OpenSSH public key (truncated?)")
+    if declared != parts[0]:
+        raise ValueError(f"the key blob says '{declared}' but the line says '{parts[0]}'")
+    return value.strip()
+
+
+SshPublicKey = Annotated[str, AfterValidator(_check_ssh_public_key)]
+
+Quantity = Annotated[
+    str,
+    _pattern(
+        r"^[1-9][0-9]*(Mi|Gi|Ti)$",
+        "must be a Kubernetes storage quantity in Mi, Gi or Ti, such as '100Gi'",
+    ),
+]
+
+ImageRef = Annotated[
+    str,
+    _pattern(
+        r"^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
+        r"(@sha256:[a-f0-9]{64})?$",
+        "must be a container image with an explicit tag, such as 'registry/name:1.2.3' "
+        "(optionally '@sha256:<digest>')",
+    ),
+]
+
+_LABEL_PREFIX = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+LabelKey = Annotated[
+    str,
+    _pattern(
+        rf"^{_LABEL_PREFIX}{_LABEL_NAME}$",
+        "must be a Kubernetes label key: an optional DNS prefix and '/', then up to 63 "
+        "letters, digits, '-', '_' or '.'",
+    ),
+]
+LabelValue = Annotated[
+    str,
+    _pattern(
+        rf"^({_LABEL_NAME})?$",
+        "must be a Kubernetes label value: up to 63 letters, digits, '-', '_' or '.', "
+        "starting and ending alphanumeric",
+    ),
+]
+
+
+def _check_kubernetes_version(value: str) -> str:
+    minor = ".".join(value.split(".")[:2])
+    if minor not in SUPPORTED_KUBERNETES_MINORS:
+        raise ValueError(
+            f"Kubernetes {minor} is not supported; supported minors: "
+            f"{', '.join(SUPPORTED_KUBERNETES_MINORS)}"
+        )
+    return value
+
+
+KubernetesVersion = Annotated[
+    str,
+    _pattern(r"^1\.[0-9]+\.[0-9]+$", "must be an exact Kubernetes release such as '1.35.3'"),
+    AfterValidator(_check_kubernetes_version),
+]
+
+# A secret may only come from a `secure:` value in the stack file (`pulumi config set --secret`).
+Secret = Annotated[
+    SecretStr,
+    WithJsonSchema(
+        {
+            "type": "object",
+            "title": "Secret",
+            "description": "An encrypted value: set it with `pulumi config set --secret`.",
+            "properties": {"secure": {"type": "string"}},
+            "required": ["secure"],
+            "additionalProperties": False,
+        }
+    ),
+]
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------------------------
+
+
+class Section(BaseModel):
+    """Base of every config section: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class CloudConfig(Section):
+    """Where the environment lives on OpenStack."""
+
+    name: str = Field(
+        title="clouds.yaml entry",
+        description="The clouds.yaml entry with the credentials of the environment's project "
+        "(OS_CLOUD overrides it for the tooling).",
+        min_length=1,
+    )
+    region: str = Field(title="Region", description="The OpenStack region name.", min_length=1)
+    external_network: str = Field(
+        title="External network",
+        description="Name of the provider network that floating IPs come from.",
+        min_length=1,
+    )
+    image: str = Field(
+        title="Node image",
+        description="Glance image name of the Ubuntu LTS image every node boots.",
+        min_length=1,
+    )
+    dns_nameservers: list[IPv4Address] = Field(
+        title="DNS nameservers",
+        description="Resolvers handed to nodes by the subnet's DHCP.",
+        min_length=1,
+    )
+    admin_cidrs: list[IPvAnyNetwork] = Field(
+        title="Admin CIDRs",
+        description="Who may reach SSH and the Kubernetes API. Never the whole Internet.",
+        min_length=1,
+    )
+    keypair_public_key: SshPublicKey = Field(
+        title="Keypair public key",
+        description="OpenSSH public key installed for the default user of every node.",
+    )
+    application_credential_roles: list[str] = Field(
+        default=["member", "load-balancer_member"],
+        title="Application credential roles",
+        description="Roles of the cluster's own credential (OCCM and Cinder CSI); the "
+        "operator's user must hold them.",
+        min_length=1,
+    )
+
+
+class NetworkConfig(Section):
+    """Address plan of the cluster: three IPv4 ranges that must not overlap."""
+
+    node_cidr: IPv4Network = Field(
+        title="Node CIDR", description="Subnet of the nodes' ports on the private network."
+    )
+    pod_cidr: IPv4Network = Field(
+        title="Pod CIDR", description="Range the CNI allocates pod addresses from."
+    )
+    service_cidr: IPv4Network = Field(
+        title="Service CIDR", description="Range of Kubernetes Service cluster IPs."
+    )
+
+
+class Taint(Section):
+    """A Kubernetes taint put on every node of a node group."""
+
+    key: LabelKey = Field(title="Key", description="Taint key.")
+    value: LabelValue = Field(default="", title="Value", description="Taint value.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
+        title="Effect", description="What the taint does to pods that do not tolerate it."
+    )
+
+
+class NodeGroup(Section):
+    """A set of identical worker nodes."""
+
+    name: DnsLabel = Field(title="Name", description="Node-group name, unique in the cluster.")
+    flavor: str = Field(title="Flavor", description="Nova flavor of the nodes.", min_length=1)
+    count: int = Field(title="Count", description="Number of nodes.", ge=0, le=500)
+    labels: dict[LabelKey, LabelValue] = Field(
+        default={},
+        title="Labels",
+        description="Kubernetes labels of the nodes (kubeadm). Magnum cannot set them: ukdac "
+        "then selects the group's nodes by their `magnum.openstack.org/role` label.",
+    )
+    taints: list[Taint] = Field(
+        default=[], title="Taints", description="Kubernetes taints of the nodes (kubeadm only)."
+    )
+
+
+class ControlPlane(Section):
+    """The control-plane nodes (etcd members): an odd count keeps quorum."""
+
+    flavor: str = Field(title="Flavor", description="Nova flavor.", min_length=1)
+    count: Literal[1, 3, 5] = Field(title="Count", description="Number of control-plane nodes.")
+
+
+class MagnumOptions(Section):
+    """Settings used only by the Magnum backend."""
+
+    master_lb_enabled: bool = Field(
+        default=False,
+        title="Master load balancer",
+        description="Put an Octavia load balancer (with a floating IP) in front of the masters.",
+    )
+    create_timeout_minutes: int = Field(
+        default=60,
+        title="Create timeout (minutes)",
+        description="How long Magnum may take to create the cluster.",
+        ge=10,
+        le=360,
+    )
+
+
+class ClusterConfig(Section):
+    """The Kubernetes cluster: backend, version, network plugin and nodes."""
+
+    backend: Literal["kubeadm", "magnum"] = Field(
+        title="Backend",
+        description="kubeadm on Nova instances via cloud-init (default), or an OpenStack Magnum "
+        "cluster.",
+    )
+    kubernetes_version: KubernetesVersion = Field(
+        title="Kubernetes version", description="Exact Kubernetes release, such as '1.35.3'."
+    )
+    cni: Literal["calico", "cilium"] = Field(title="CNI", description="The pod network plugin.")
+    control_plane: ControlPlane = Field(title="Control plane", description="Control-plane nodes.")
+    node_groups: list[NodeGroup] = Field(
+        title="Node groups", description="Worker node groups.", min_length=1
+    )
+    boot_volume_size: int | None = Field(
+        default=None,
+        title="Boot volume size (GiB)",
+        description="Boot every node from a Cinder volume of this size; unset uses the "
+        "flavor's ephemeral disk.",
+        ge=10,
+        le=2000,
+    )
+    magnum: MagnumOptions = Field(
+        default=MagnumOptions(),
+        title="Magnum options",
+        description="Settings of the Magnum backend (ignored by kubeadm).",
+    )
+
+
+class Rfc2136Solver(Section):
+    """DNS-01 challenges answered by dynamic DNS updates (RFC 2136) signed with a TSIG key."""
+
+    nameserver: str = Field(
+        title="Nameserver",
+        description="Address and port of the authoritative server, such as '192.0.2.53:53'.",
+        pattern=r"^[A-Za-z0-9.:\[\]-]+:[0-9]{1,5}$",
+    )
+    tsig_key_name: str = Field(title="TSIG key name", description="Name of the TSIG key.")
+    tsig_algorithm: Literal["HMACSHA256", "HMACSHA512"] = Field(
+        default="HMACSHA256", title="TSIG algorithm", description="TSIG HMAC algorithm."
+    )
+    tsig_secret: Secret = Field(
+        title="TSIG secret", description="The TSIG key (base64), as a `secure:` value."
+    )
+
+
+class TlsConfig(Section):
+    """How certificates for the environment's hostnames are issued."""
+
+    issuer: Literal["selfsigned", "letsencrypt-staging", "letsencrypt"] = Field(
+        title="Issuer", description="cert-manager ClusterIssuer used for every Ingress."
+    )
+    acme_email: str | None = Field(
+        default=None,
+        title="ACME email",
+        description="Contact address registered with Let's Encrypt.",
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    )
+    solver: Literal["http01", "dns01"] = Field(
+        default="http01",
+        title="ACME solver",
+        description="HTTP-01 through the nginx ingress class, or DNS-01 (needs `dns01`).",
+    )
+    dns01: Rfc2136Solver | None = Field(
+        default=None, title="DNS-01 solver", description="Settings of the DNS-01 solver."
+    )
+
+
+class VaultConfig(Section):
+    """The environment's Vault server, which phalanx reads its secrets from."""
+
+    mode: Literal["dev", "standalone", "ha"] = Field(
+        title="Mode",
+        description="'dev' (in memory, sandboxes only), 'standalone' (one server with a "
+        "volume) or 'ha' (3 replicas, integrated raft storage).",
+    )
+    url: HttpsUrl | None = Field(
+        default=None,
+        title="URL",
+        description="Vault URL phalanx uses; unset means https://vault.<fqdn>.",
+    )
+    path_prefix: str | None = Field(
+        default=None,
+        title="KV path prefix",
+        description="Where phalanx's secrets live; unset means secret/phalanx/<phalanx env>.",
+        pattern=r"^[a-z0-9][a-z0-9_/-]*[a-z0-9]$",
+    )
+
+
+class PhalanxConfig(Section):
+    """The phalanx fork Argo CD deploys the Rubin Science Platform from."""
+
+    repository: HttpsUrl = Field(title="Repository", description="Git URL of the phalanx fork.")
+    revision: str = Field(
+        title="Revision",
+        description="Branch, tag or commit Argo CD tracks.",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+    )
+    environment: DnsLabel = Field(
+        title="Phalanx environment",
+        description="Name of the phalanx environment (values-<name>.yaml).",
+    )
+    app_of_apps_name: DnsLabel = Field(
+        title="App-of-apps name", description="Name of the Argo CD app-of-apps Application."
+    )
+    auto_sync: bool = Field(
+        title="Automatic sync", description="Whether Argo CD syncs the app of apps by itself."
+    )
+
+
+class QservReplicas(Section):
+    """Replicas and per-replica storage of one Qserv tier."""
+
+    replicas: int = Field(title="Replicas", description="Number of pods.", ge=1, le=100)
+    storage: Quantity = Field(title="Storage", description="Volume size of each pod.")
+
+
+class QservConfig(Section):
+    """The Qserv database (qserv-operator and its `Qserv` resource)."""
+
+    enabled: bool = Field(title="Enabled", description="Whether Qserv is deployed.")
+    image: ImageRef = Field(title="Qserv image", description="Image of the Qserv services.")
+    db_image: ImageRef = Field(title="Database image", description="MariaDB image of Qserv.")
+    czar: QservReplicas = Field(title="Czar", description="The query front end.")
+    worker: QservReplicas = Field(title="Workers", description="The data-holding workers.")
+    ingest_node_label: str = Field(
+        title="Ingest node label",
+        description="'key=value' node label the ingest and xrootd pods prefer; some node "
+        "group must carry it.",
+        pattern=rf"^{_LABEL_PREFIX}{_LABEL_NAME}=({_LABEL_NAME})?$",
+    )
+
+
+class Bucket(Section):
+    """One object-store bucket (a Swift container on Ceph RGW, reachable over S3)."""
+
+    name: DnsLabel = Field(
+        title="Name", description="Short name; the container is named <stack>-<name>."
+    )
+    retain: bool | None = Field(
+        default=None,
+        title="Retain on destroy",
+        description="Keep the container when the stack is destroyed; unset follows "
+        "`retainByDefault`.",
+    )
+
+
+class BucketsConfig(Section):
+    """Object storage of the environment."""
+
+    s3_endpoint: HttpUrl = Field(title="S3 endpoint", description="RGW's S3 endpoint URL.")
+    retain_by_default: bool = Field(
+        title="Retain by default", description="Retention of buckets that do not say."
+    )
+    containers: list[Bucket] = Field(
+        default=[], title="Buckets", description="The buckets to create."
+    )
+    credentials_namespace: DnsLabel = Field(
+        default="tap",
+        title="Credentials namespace",
+        description="Namespace of the `s3-credentials` Secret (AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY) for the services that use the buckets.",
+    )
+    tap_bucket: DnsLabel | None = Field(
+        default=None,
+        title="TAP results bucket",
+        description="Which bucket holds TAP async results; unset uses the first bucket.",
+    )
+
+
+class SandboxConfig(Section):
+    """Who owns a developer sandbox and when it may be reaped."""
+
+    owner: str = Field(
+        title="Owner", description="Username or email of the developer.", min_length=1
+    )
+    expires: date = Field(title="Expires", description="Date after which the sandbox is reaped.")
+
+
+class StackConfig(Section):
+    """Everything under the `ukdac:` namespace of a stack file, after profile defaults."""
+
+    environment: Environment = Field(
+        title="Environment",
+        description="The environment profile whose defaults apply: sandbox, dev, test or prod.",
+    )
+    fqdn: Hostname = Field(
+        title="FQDN",
+        description="The environment's hostname; every other hostname is derived from it.",
+    )
+    cloud: CloudConfig = Field(title="Cloud", description="Where the environment lives.")
+    network: NetworkConfig = Field(title="Network", description="Address plan.")
+    cluster: ClusterConfig = Field(title="Cluster", description="The Kubernetes cluster.")
+    tls: TlsConfig = Field(title="TLS", description="Certificate issuance.")
+    vault: VaultConfig = Field(title="Vault", description="The Vault server.")
+    phalanx: PhalanxConfig = Field(title="Phalanx", description="The phalanx fork.")
+    qserv: QservConfig = Field(title="Qserv", description="The Qserv database.")
+    buckets: BucketsConfig = Field(title="Buckets", description="Object storage.")
+    sandbox: SandboxConfig | None = Field(
+        default=None,
+        title="Sandbox",
+        description="Owner and expiry; required for, and only for, the sandbox environment.",
+    )

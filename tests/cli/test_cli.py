@@ -1,0 +1,290 @@
+"""The `ukdac` command line: output people read, files tools read, and exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from infra.cli.app import app
+from infra.plan.model import Plan
+from infra.plan.render import COMMENT_MARKER
+from infra.stack.files import Project
+from tests.support.stacks import DEV, ROOT, stack_document, with_changes
+
+MakeProject = Callable[..., Project]
+runner = CliRunner()
+
+
+def ukdac(cwd: Path, *args: str) -> tuple[int, str, str]:
+    old = Path.cwd()
+    try:
+        import os
+
+        os.chdir(cwd)
+        result = runner.invoke(app, list(args))
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plan_prints_tree_counts_and_outputs() -> None:
+    code, out, _ = ukdac(ROOT, "plan", "ukdac-dev")
+    assert code == 0
+    assert "ukdac:openstack:Network  network" in out
+    assert "ukdac-dev-net" in out
+    assert "Resources by type" in out and "total" in out
+    assert "vault.rsp-dev.lsst.ac.uk" in out
+
+
+def test_plan_writes_json(tmp_path: Path) -> None:
+    target = tmp_path / "dev.json"
+    code, _, _ = ukdac(ROOT, "plan", "ukdac-dev", "--json", str(target), "--quiet")
+    assert code == 0
+    plan = Plan.read(target)
+    assert plan.stack == "ukdac-dev" and len(plan.resources) >= 5
+
+
+def test_plan_of_missing_stack_exits_2_without_traceback() -> None:
+    code, out, err = ukdac(ROOT, "plan", "ukdac-nope")
+    assert code == 2
+    assert "no such stack file" in err and "Traceback" not in out + err
+
+
+def test_bad_stack_exits_2_with_every_problem(make_project: MakeProject) -> None:
+    bad = with_changes(DEV, **{"vault.mode": "dev", "network.podCidr": "10.10.0.0/20"})
+    project = make_project({"ukdac-dev": stack_document(bad)})
+    for command in (["config", "check", "ukdac-dev"], ["plan", "ukdac-dev"]):
+        code, out, err = ukdac(project.root, *command)
+        assert code == 2, command
+        assert "stacks/Pulumi.ukdac-dev.yaml: ukdac:vault.mode = 'dev': not allowed in dev" in err
+        assert "ukdac:network.podCidr" in err
+        assert "Traceback" not in out + err
+
+
+def test_yaml_error_exits_2(make_project: MakeProject) -> None:
+    project = make_project({"ukdac-dev": "config: [\n"})
+    code, _, err = ukdac(project.root, "config", "check", "ukdac-dev")
+    assert code == 2 and "YAML syntax error" in err
+
+
+def test_config_check_all_and_schema() -> None:
+    code, out, _ = ukdac(ROOT, "config", "check", "--all")
+    assert code == 0 and "ok stacks/Pulumi.ukdac-prod.yaml" in out
+    code, out, _ = ukdac(ROOT, "config", "schema")
+    schema = json.loads(out)
+    assert "ukdac:cluster" in schema["properties"]["config"]["properties"]
+
+
+def test_config_show_says_where_values_come_from() -> None:
+    code, out, _ = ukdac(ROOT, "config", "show", "ukdac-prod")
+    assert code == 0
+    assert "ukdac:vault.mode" in out and "prod profile" in out and "stack file" in out
+
+
+def _plans(make_project: MakeProject, tmp_path: Path) -> tuple[Path, Path]:
+    base = make_project({"ukdac-dev": stack_document(DEV)})
+    code, _, err = ukdac(
+        base.root, "plan", "ukdac-dev", "--json", str(tmp_path / "base.json"), "--quiet"
+    )
+    assert code == 0, err
+    head_raw = with_changes(DEV, **{"network.nodeCidr": "10.11.0.0/24", "cloud.name": "other"})
+    (base.stack_dir / "Pulumi.ukdac-dev.yaml").write_text(json.dumps(stack_document(head_raw)))
+    code, _, err = ukdac(
+        base.root, "plan", "ukdac-dev", "--json", str(tmp_path / "head.json"), "--quiet"
+    )
+    assert code == 0, err
+    return tmp_path / "base.json", tmp_path / "head.json"
+
+
+def test_diff_shows_changed_inputs(make_project: MakeProject, tmp_path: Path) -> None:
+    base, head = _plans(make_project, tmp_path)
+    code, out, _ = ukdac(ROOT, "diff", str(base), str(head))
+    assert code == 0
+    assert "~ openstack:networking/subnet:Subnet  network-subnet" in out
+    assert "inputs.cidr: 10.10.0.0/24 -> 10.11.0.0/24" in out
+    assert "~ pulumi:providers:openstack  openstack" in out
+    assert "inputs.cloud: somerville-ukdac-dev -> other" in out
+
+
+def test_diff_markdown_is_a_pr_comment(make_project: MakeProject, tmp_path: Path) -> None:
+    base, head = _plans(make_project, tmp_path)
+    code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
+    assert code == 0
+    assert out.startswith(COMMENT_MARKER)
+    # Nothing added or removed; the changed count is the second column.
+    assert re.search(r"^\| `ukdac-dev` \| 0 \| [1-9][0-9]* \| 0 \| [0-9]+ \|$", out, re.M)
+    assert "- `openstack:networking/subnet:Subnet` **network-subnet**" in out
+    assert "- `inputs.cidr`: `10.10.0.0/24` → `10.11.0.0/24`" in out
+    # The control plane's fixed address moves with the subnet: the port shows it.
+    assert "`inputs.fixedIps[0].ipAddress`: `10.10.0.10` → `10.11.0.10`" in out
+
+
+def test_diff_with_base_ref_plans_the_base_from_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("Pulumi.yaml", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    for folder in ("infra", "components", "stacks"):
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    dev = repo / "stacks" / "Pulumi.ukdac-dev.yaml"
+    dev.write_text(dev.read_text().replace("name: somerville-ukdac-dev", "name: somerville-dev2"))
+    code, out, err = ukdac(
+        repo, "diff", "--base-ref", "HEAD", "--markdown", "ukdac-dev", "ukdac-prod"
+    )
+    assert code == 0, err
+    assert "| `ukdac-dev` | 0 | 1 | 0 | 0 |" in out
+    assert "`inputs.cloud`: `somerville-ukdac-dev` → `somerville-dev2`" in out
+    assert "**`ukdac-prod`**: no changes." in out
+
+
+def test_diff_keeps_secrets_masked(tmp_path: Path) -> None:
+    def plan(secret: str) -> Path:
+        path = tmp_path / f"{secret}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "project": "p",
+                    "stack": "s",
+                    "resources": [
+                        {
+                            "urn": "urn:a",
+                            "type": "t",
+                            "name": "a",
+                            "custom": True,
+                            "inputs": {"password": secret},
+                        }
+                    ],
+                }
+            )
+        )
+        return path
+
+    code, out, _ = ukdac(
+        ROOT, "diff", str(plan("[secret:aaaa1111]")), str(plan("[secret:bbbb2222]")), "--markdown"
+    )
+    assert code == 0
+    assert "`inputs.password`: `[secret:aaaa1111]` → `[secret:bbbb2222]`" in out
+
+
+@pytest.mark.parametrize("args", [["diff"], ["diff", "only-one.json"]])
+def test_diff_usage_errors(args: list[str]) -> None:
+    code, _, err = ukdac(ROOT, *args)
+    assert code == 1 and "BASE.json HEAD.json" in err
+
+
+def test_phalanx_values_writes_the_environment_file(tmp_path: Path) -> None:
+    code, _, _ = ukdac(ROOT, "phalanx-values", "ukdac-prod", "--output-dir", str(tmp_path))
+    assert code == 0
+    values = yaml.safe_load((tmp_path / "environments" / "values-ukidacprod.yaml").read_text())
+    assert values["fqdn"] == "rsp.lsst.ac.uk"
+    assert values["vaultUrl"] == "https://vault.rsp.lsst.ac.uk"
+    assert values["applications"] == {"cert-manager": False, "ingress-nginx": False}
+    tap = yaml.safe_load((tmp_path / "applications" / "tap" / "values-ukidacprod.yaml").read_text())
+    assert tap["cadc-tap"]["config"]["gcsBucketType"] == "S3"
+
+
+def test_secrets_lists_vault_paths_masked_and_show_needs_the_cli() -> None:
+    code, out, _ = ukdac(ROOT, "secrets", "ukdac-dev")
+    assert code == 0
+    assert "AWS_SECRET_ACCESS_KEY" in out and "********" in out and "s3SecretKey" in out
+    if shutil.which("pulumi") is None:
+        code, _, err = ukdac(ROOT, "secrets", "ukdac-dev", "--show")
+        assert code == 1 and "needs the pulumi CLI" in err and "Traceback" not in err
+
+
+def _synthetic(
+    tmp_path: Path, name: str, resources: list[dict[str, object]], outputs: dict[str, object]
+) -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_text(
+        json.dumps(
+            {"project": "ukdac", "stack": "ukdac-dev", "resources": resources, "outputs": outputs}
+        )
+    )
+    return path
+
+
+def test_markdown_diff_lists_added_removed_and_changed_for_a_reviewer(tmp_path: Path) -> None:
+    def resource(logical: str, **inputs: object) -> dict[str, object]:
+        return {
+            "urn": f"urn:{logical}",
+            "type": "openstack:networking/port:Port",
+            "name": logical,
+            "custom": True,
+            "inputs": inputs,
+        }
+
+    base = _synthetic(
+        tmp_path,
+        "base",
+        [
+            resource("kept", name="a"),
+            resource("changed", name="b", adminStateUp=True),
+            resource("gone", name="c"),
+        ],
+        {"apiUrl": "https://203.0.113.5:6443", "kubeconfig": "[secret:11112222]"},
+    )
+    head = _synthetic(
+        tmp_path,
+        "head",
+        [
+            resource("kept", name="a"),
+            resource("changed", name="b", adminStateUp=False),
+            resource("new", name="d"),
+        ],
+        {"apiUrl": "https://203.0.113.5:6443", "kubeconfig": "[secret:33334444]"},
+    )
+    code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
+    assert code == 0
+    assert "| `ukdac-dev` | 1 | 1 | 1 | 1 |" in out  # added, changed, removed, outputs changed
+    added, removed, changed = (
+        out.index("**Added**"),
+        out.index("**Removed**"),
+        out.index("**Changed**"),
+    )
+    assert (
+        out.index("**new**") > added
+        and out.index("**gone**") > removed
+        and out.index("**changed**") > changed
+    )
+    assert "**kept**" not in out
+    assert "- `inputs.adminStateUp`: `true` → `false`" in out
+    assert "- `kubeconfig`: `[secret:11112222]` → `[secret:33334444]`" in out
+    assert "1 to add, 1 to change, 1 to remove, 1 output(s) changed" in out
+
+
+def test_diff_reports_warnings_a_change_brings_or_clears_but_not_standing_ones(
+    tmp_path: Path,
+) -> None:
+    def plan(name: str, warnings: list[str]) -> Path:
+        path = _synthetic(tmp_path, name, [], {})
+        document = json.loads(path.read_text())
+        path.write_text(json.dumps({**document, "warnings": warnings}))
+        return path
+
+    base = plan("base", ["standing: image pinned by tag only", "old: cleared by this change"])
+    head = plan("head", ["standing: image pinned by tag only", "fresh: brought by this change"])
+    code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
+    assert code == 0
+    assert "**New warnings**\n\n- `ukdac-dev`: fresh: brought by this change" in out
+    assert "**Warnings resolved**\n\n- `ukdac-dev`: old: cleared by this change" in out
+    assert "standing" not in out
+    assert "0 output(s) changed, 1 new warning(s)" in out
+    same = plan("same", ["standing: image pinned by tag only"])
+    code, out, _ = ukdac(ROOT, "diff", str(same), str(same), "--markdown")
+    assert code == 0 and "no changes" in out and "warning" not in out.lower()

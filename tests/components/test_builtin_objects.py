@@ -1,0 +1,157 @@
+"""`BuiltinObject` must register exactly what the SDK's typed classes register.
+
+ukdac avoids importing `pulumi_kubernetes.core.v1` at plan time (see
+`components/kubernetes/builtin_objects.py`); these tests hold it to the SDK's registration,
+field for field and option for option, so the provider cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+from google.protobuf import json_format
+
+from components.kubernetes.builtin_objects import (
+    NAMESPACE,
+    SECRET,
+    STORAGE_CLASS,
+    BuiltinObject,
+    Kind,
+)
+from infra.plan import engine
+from infra.plan.engine import run_callable
+from tests.support.stacks import ROOT
+
+# Where the calling line is: differs between the two programs by construction.
+_POSITION_KEYS = ("sourcePosition", "stackTrace")
+
+
+def _requests(program: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every RegisterResource request the program sends, as the engine would receive it."""
+    seen: list[Any] = []
+    original = engine.RecordingMonitor.RegisterResource
+
+    def capture(self: engine.RecordingMonitor, request: Any) -> Any:
+        if request.type != "pulumi:pulumi:Stack":
+            message = json_format.MessageToDict(request)
+            for key in _POSITION_KEYS:
+                message.pop(key, None)
+            seen.append(message)
+        return original(self, request)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.RecordingMonitor, "RegisterResource", capture)
+        run_callable(program)
+    return seen
+
+
+def _meta(**kwargs: Any) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(**kwargs)
+
+
+# (kind, SDK class path, the object's fields by their Kubernetes names); the SDK class takes
+# the same fields in snake_case. Built inside each program: outputs belong to their run.
+CASES: list[tuple[Kind, str, Callable[[], dict[str, Any]]]] = [
+    (NAMESPACE, "core.v1.Namespace", lambda: {"metadata": _meta(name="qserv", labels={"a": "b"})}),
+    (
+        SECRET,
+        "core.v1.Secret",
+        lambda: {
+            "metadata": _meta(name="s3", namespace="tap"),
+            "type": "Opaque",
+            "stringData": {"KEY": "plain", "OTHER": pulumi.Output.secret("hidden")},
+        },
+    ),
+    (
+        SECRET,
+        "core.v1.Secret",
+        lambda: {"metadata": _meta(name="b"), "data": {"k": "dmFsdWU="}, "immutable": True},
+    ),
+    (
+        STORAGE_CLASS,
+        "storage.v1.StorageClass",
+        lambda: {
+            "metadata": _meta(name="fast", annotations={"x": "true"}),
+            "provisioner": "cinder.csi.openstack.org",
+            "reclaimPolicy": "Retain",
+            "volumeBindingMode": "WaitForFirstConsumer",
+            "allowVolumeExpansion": True,
+            "parameters": {"type": "ssd"},
+            "mountOptions": ["noatime"],
+        },
+    ),
+]
+
+
+def _snake(fields: dict[str, Any]) -> dict[str, Any]:
+    return {re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): value for key, value in fields.items()}
+
+
+def _sdk_class(path: str) -> Any:
+    node: Any = k8s
+    for part in path.split("."):
+        node = getattr(node, part)
+    return node
+
+
+@pytest.mark.parametrize(
+    ("kind", "sdk_path", "fields"),
+    CASES,
+    ids=["namespace", "secret-stringData", "secret-data", "storageclass"],
+)
+def test_registration_equals_the_sdk_class(
+    kind: Kind,
+    sdk_path: str,
+    fields: Callable[[], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sdk_class = _sdk_class(sdk_path)
+
+    def with_sdk() -> None:
+        parent = pulumi.ComponentResource("t:index:Parent", "p")
+        sdk_class(
+            "obj", **_snake(fields()), opts=pulumi.ResourceOptions(parent=parent, protect=True)
+        )
+
+    def with_builtin() -> None:
+        parent = pulumi.ComponentResource("t:index:Parent", "p")
+        BuiltinObject(
+            "obj", kind, opts=pulumi.ResourceOptions(parent=parent, protect=True), **fields()
+        )
+
+    expected = _requests(with_sdk, monkeypatch)
+    actual = _requests(with_builtin, monkeypatch)
+    assert [r["type"] for r in actual] == ["t:index:Parent", kind.token]
+    assert actual == expected
+    registered = actual[1]
+    assert registered["version"]  # the plugin version the SDK pins, not left to the engine
+    for field in kind.secret_fields:  # secret in, and marked to come back secret
+        assert field in registered["additionalSecretOutputs"]
+
+
+def test_an_unknown_field_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="Secret has no field string_data"):
+        BuiltinObject("s", SECRET, string_data={"a": "b"})
+
+
+def test_a_plan_does_not_import_the_core_v1_sdk_module() -> None:
+    """The reason BuiltinObject exists: a full plan without `pulumi_kubernetes.core.v1`."""
+    code = (
+        "import sys\n"
+        "from infra.stack.files import load_project\n"
+        "from infra.plan.engine import plan_stack\n"
+        f"plan = plan_stack(load_project({str(ROOT)!r}), 'ukdac-prod')\n"
+        "assert any(r.type == 'kubernetes:core/v1:Secret' for r in plan.resources)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pulumi_kubernetes.core.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

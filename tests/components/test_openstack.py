@@ -1,0 +1,294 @@
+"""Each OpenStack component alone, under the offline engine, with arguments chosen by the test."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_openstack as openstack
+import pytest
+import yaml
+
+from components.kubeadm import cloud_init
+from components.kubeadm.documents import Taint
+from components.openstack.cloud_credentials import (
+    CloudCredentials,
+    CloudCredentialsArgs,
+    render_cloud_conf,
+)
+from components.openstack.kubeadm_cluster import (
+    ControlPlaneSpec,
+    KubeadmCluster,
+    KubeadmClusterArgs,
+    NodeGroupSpec,
+    NodeNames,
+)
+from components.openstack.magnum_cluster import (
+    MagnumCluster,
+    MagnumClusterArgs,
+    MagnumNodeGroupSpec,
+)
+from components.openstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
+from components.openstack.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.openstack.security_rules import Rule
+from infra.plan.engine import PlanError, run_callable
+from infra.plan.fakes import fake_id
+from infra.plan.model import Plan, is_secret
+
+RULE = "openstack:networking/secGroupRule:SecGroupRule"
+
+
+def test_security_groups_expand_sources_into_rules() -> None:
+    rules = (
+        Rule(("control-plane",), "tcp", 6443, 6443, "admin", "api"),
+        Rule(("workers",), "tcp", 10250, 10250, "cluster", "kubelet"),
+        Rule(("ingress",), "tcp", 443, 443, "world", "https"),
+        Rule(("control-plane",), "tcp", 2379, 2380, "control-plane", "etcd"),
+    )
+
+    def program() -> None:
+        SecurityGroups(
+            "sg",
+            SecurityGroupsArgs(
+                names={g: f"s-{g}" for g in ("control-plane", "workers", "ingress")},
+                owner="s",
+                admin_cidrs=("192.0.2.0/24", "2001:db8::/48"),
+                rules=rules,
+            ),
+        )
+
+    plan = run_callable(program)
+    groups = {
+        fake_id(r.urn): r.inputs["name"]
+        for r in plan.find("openstack:networking/secGroup:SecGroup")
+    }
+    assert sorted(groups.values()) == ["s-control-plane", "s-ingress", "s-workers"]
+    seen = set()
+    for rule in plan.find(RULE):
+        i = rule.inputs
+        target = groups[i["securityGroupId"]]
+        source = i.get("remoteIpPrefix") or groups.get(i.get("remoteGroupId", ""), "any")
+        seen.add((i["direction"], target, i.get("portRangeMin"), i["ethertype"], source))
+    assert seen == {
+        ("egress", "s-control-plane", None, "IPv4", "any"),
+        ("egress", "s-control-plane", None, "IPv6", "any"),
+        ("egress", "s-workers", None, "IPv4", "any"),
+        ("egress", "s-workers", None, "IPv6", "any"),
+        ("ingress", "s-control-plane", 6443, "IPv4", "192.0.2.0/24"),
+        ("ingress", "s-control-plane", 6443, "IPv6", "2001:db8::/48"),
+        ("ingress", "s-workers", 10250, "IPv4", "s-control-plane"),
+        ("ingress", "s-workers", 10250, "IPv4", "s-workers"),
+        ("ingress", "s-ingress", 443, "IPv4", "0.0.0.0/0"),
+        ("ingress", "s-ingress", 443, "IPv6", "::/0"),
+        ("ingress", "s-control-plane", 2379, "IPv4", "s-control-plane"),
+    }
+    (etcd,) = [r for r in plan.find(RULE) if r.inputs.get("portRangeMin") == 2379]
+    assert etcd.inputs["portRangeMax"] == 2380
+
+
+def _kubeadm_program(**changes: object) -> Plan:
+    args = dict(
+        cluster_name="c",
+        keypair_name="c-keys",
+        api_host="api.c.internal",
+        floating_ip_description="c entry",
+        kubernetes_version="1.35.3",
+        image_name="ubuntu",
+        public_key="ssh-ed25519 AAAA x",
+        network_id="net",
+        subnet_id="subnet",
+        node_cidr="10.1.0.0/24",
+        pod_cidr="10.244.0.0/16",
+        service_cidr="10.96.0.0/12",
+        floating_ip_pool="external",
+        control_plane=ControlPlaneSpec("cp.flavor", "c-cps", (NodeNames("c-cp-0", "c-cp-0-p"),)),
+        node_groups=(
+            NodeGroupSpec(
+                "gpu",
+                "gpu.flavor",
+                "c-gpus",
+                (NodeNames("c-gpu-0", "c-gpu-0-p"), NodeNames("c-gpu-1", "c-gpu-1-p")),
+                labels=(("tier", "gpu"),),
+                taints=(Taint("nvidia.com/gpu", "true", "NoSchedule"),),
+            ),
+        ),
+        security_group_ids={"control-plane": "sg-cp", "workers": "sg-w", "ingress": "sg-in"},
+        cni=cloud_init.CniInstall(commands=("echo cni",)),
+        api_sans=("api.example.org",),
+    )
+    args.update(changes)
+
+    def program() -> None:
+        provider = openstack.Provider("os", cloud="c")
+        KubeadmCluster(
+            "k", KubeadmClusterArgs(**args), pulumi.ResourceOptions(providers=[provider])
+        )  # type: ignore[arg-type]
+
+    return run_callable(program, show_secrets=True)
+
+
+def test_kubeadm_cluster_alone_builds_nodes_from_its_arguments() -> None:
+    plan = _kubeadm_program()
+    instances = {r.inputs["name"]: r for r in plan.find("openstack:compute/instance:Instance")}
+    assert set(instances) == {"c-cp-0", "c-gpu-0", "c-gpu-1"}
+    # Logical names come from the component's name, group and index, never the physical name.
+    assert {r.name for r in instances.values()} == {"k-control-plane-0", "k-gpu-0", "k-gpu-1"}
+    ports = {r.inputs["name"] for r in plan.find("openstack:networking/port:Port")}
+    assert ports == {"c-cp-0-p", "c-gpu-0-p", "c-gpu-1-p"}
+    groups = {r.inputs["name"] for r in plan.find("openstack:compute/serverGroup:ServerGroup")}
+    assert groups == {"c-cps", "c-gpus"}
+    (keypair,) = plan.find("openstack:compute/keypair:Keypair")
+    assert keypair.inputs["name"] == "c-keys"
+    assert instances["c-gpu-0"].inputs["metadata"] == {"node-group": "gpu"}
+    assert instances["c-gpu-0"].inputs["flavorName"] == "gpu.flavor"
+    assert instances["c-gpu-0"].inputs["imageName"] == "ubuntu"
+    worker = yaml.safe_load(instances["c-gpu-1"].inputs["userData"])
+    (join,) = yaml.safe_load_all(
+        next(f["content"] for f in worker["write_files"] if f["path"].endswith("kubeadm.yaml"))
+    )
+    registration = join["nodeRegistration"]
+    assert registration["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+    ]
+    assert {"name": "node-labels", "value": "tier=gpu"} in registration["kubeletExtraArgs"]
+    first = yaml.safe_load(instances["c-cp-0"].inputs["userData"])
+    assert first["runcmd"][-1] == "echo cni"  # the CNI goes in after kubeadm init
+    assert ["kubeadm", "init", "--config", "/etc/kubernetes/kubeadm.yaml"] in first["runcmd"]
+    # Workers wait for the first control plane to exist.
+    assert instances["c-cp-0"].urn in instances["c-gpu-0"].dependencies
+
+
+def test_kubeadm_cluster_boots_from_volume_and_adds_address_pairs_when_asked() -> None:
+    plan = _kubeadm_program(boot_volume_size=80, allowed_address_cidrs=("10.244.0.0/16",))
+    (invoke,) = [i for i in plan.invokes if i.token == "openstack:images/getImage:getImage"]
+    assert invoke.args["name"] == "ubuntu"
+    for instance in plan.find("openstack:compute/instance:Instance"):
+        (device,) = instance.inputs["blockDevices"]
+        assert device["uuid"] == fake_id("image", "ubuntu") and device["volumeSize"] == 80
+        assert device["destinationType"] == "volume" and "imageName" not in instance.inputs
+    for port in plan.find("openstack:networking/port:Port"):
+        assert port.inputs["allowedAddressPairs"] == [{"ipAddress": "10.244.0.0/16"}]
+
+
+def test_kubeadm_control_planes_join_with_the_shared_pki() -> None:
+    three = tuple(NodeNames(f"c-control-plane-{i}", f"c-cp-{i}-port") for i in range(3))
+    plan = _kubeadm_program(control_plane=ControlPlaneSpec("cp.flavor", "c-cps", three))
+    instances = {r.inputs["name"]: r for r in plan.find("openstack:compute/instance:Instance")}
+    for index in (1, 2):
+        config = yaml.safe_load(instances[f"c-control-plane-{index}"].inputs["userData"])
+        (join,) = yaml.safe_load_all(
+            next(f["content"] for f in config["write_files"] if f["path"].endswith("kubeadm.yaml"))
+        )
+        assert join["controlPlane"]["localAPIEndpoint"]["advertiseAddress"] == f"10.1.0.1{index}"
+        paths = {f["path"] for f in config["write_files"]}
+        assert {
+            "/etc/kubernetes/pki/ca.key",
+            "/etc/kubernetes/pki/etcd/ca.key",
+            "/etc/kubernetes/pki/sa.key",
+        } <= paths
+
+
+def test_magnum_cluster_alone() -> None:
+    def program() -> None:
+        MagnumCluster(
+            "m",
+            MagnumClusterArgs(
+                cluster_name="m",
+                keypair_name="m-keys",
+                template_name="m-template",
+                kubernetes_version="1.35.3",
+                image_name="fcos",
+                public_key="ssh-ed25519 AAAA x",
+                external_network_id="ext",
+                network_id="n",
+                subnet_id="s",
+                dns_nameserver="1.1.1.1",
+                control_plane_flavor="cp",
+                control_plane_count=3,
+                node_groups=(MagnumNodeGroupSpec("a", "fa", 2), MagnumNodeGroupSpec("b", "fb", 1)),
+                boot_volume_size=40,
+                master_lb_enabled=True,
+            ),
+        )
+
+    plan = run_callable(program)
+    (template,) = plan.find("openstack:containerinfra/clusterTemplate:ClusterTemplate")
+    assert template.inputs["labels"]["boot_volume_size"] == "40"
+    assert template.inputs["masterLbEnabled"] is True
+    (group,) = plan.find("openstack:containerinfra/nodeGroup:NodeGroup")
+    assert (group.inputs["name"], group.inputs["nodeCount"], group.inputs["flavorId"]) == (
+        "b",
+        1,
+        "fb",
+    )
+
+    def empty() -> None:
+        MagnumCluster(
+            "m",
+            MagnumClusterArgs(
+                cluster_name="m",
+                keypair_name="m-keys",
+                template_name="m-template",
+                kubernetes_version="1.35.3",
+                image_name="x",
+                public_key="k",
+                external_network_id="e",
+                network_id="n",
+                subnet_id="s",
+                dns_nameserver="1.1.1.1",
+                control_plane_flavor="f",
+                control_plane_count=1,
+                node_groups=(),
+            ),
+        )
+
+    with pytest.raises(PlanError, match="at least one node group"):
+        run_callable(empty)
+
+
+def test_object_store_alone() -> None:
+    def program() -> None:
+        store = ObjectStore(
+            "o",
+            ObjectStoreArgs(
+                buckets=(BucketSpec("a", retain=True, protect=True), BucketSpec("b")),
+                s3_endpoint="https://s3.example.org",
+            ),
+        )
+        pulumi.export("access", store.access_key)
+        pulumi.export("secret", store.secret_key)
+
+    plan = run_callable(program)
+    containers = {
+        r.inputs["name"]: r.options
+        for r in plan.find("openstack:objectstorage/container:Container")
+    }
+    assert containers == {"a": {"protect": True, "retainOnDelete": True}, "b": {}}
+    assert is_secret(plan.outputs["access"]) and is_secret(plan.outputs["secret"])
+
+
+def test_cloud_conf_renders_the_ini_the_cloud_provider_reads() -> None:
+    text = render_cloud_conf(
+        "R1", ["https://keystone:5000/v3", "cred-id", "s3cr3t", "ext-id", "sub-id"]
+    )
+    assert text == (
+        "[Global]\nauth-url=https://keystone:5000/v3\napplication-credential-id=cred-id\n"
+        "application-credential-secret=s3cr3t\nregion=R1\n\n"
+        "[LoadBalancer]\nfloating-network-id=ext-id\nsubnet-id=sub-id\n"
+    )
+
+    def program() -> None:
+        creds = CloudCredentials(
+            "cc",
+            CloudCredentialsArgs(
+                name="x",
+                region="R1",
+                auth_url="https://k/v3",
+                floating_network_id="e",
+                subnet_id="s",
+            ),
+        )
+        pulumi.export("conf", creds.cloud_conf)
+
+    plan = run_callable(program)
+    assert is_secret(plan.outputs["conf"])
+    (credential,) = plan.find("openstack:identity/applicationCredential:ApplicationCredential")
+    assert credential.options["additionalSecretOutputs"] == ["secret"]

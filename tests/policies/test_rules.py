@@ -1,0 +1,217 @@
+"""The policy pack's rules: every stack passes all of them; each fails on a plan broken for it."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra.plan.model import Plan
+from policies.rules import LETSENCRYPT_PROD, POLICIES, run_all
+from policies.views import from_plan
+from tests.support.stacks import BACKENDS, STACKS, config, planned
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def admin_cidrs(stack: str) -> tuple[str, ...]:
+    return tuple(str(c) for c in config(stack).config.cloud.admin_cidrs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_passes_every_policy(stack: str, backend: str) -> None:
+    assert run_all(from_plan(planned(stack, backend), admin_cidrs(stack))) == []
+
+
+def _resources(
+    data: dict[str, Any], predicate: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    found = [r for r in data["resources"] if predicate(r)]
+    assert found, "the mutation found nothing to break"
+    return found
+
+
+def _rule(port: int, source: str) -> Callable[[dict[str, Any]], bool]:
+    def match(r: dict[str, Any]) -> bool:
+        i = r["inputs"]
+        return (
+            r["type"].endswith("secGroupRule:SecGroupRule")
+            and i.get("portRangeMin") == port
+            and i.get("remoteIpPrefix", "").startswith(source)
+        )
+
+    return match
+
+
+def open_ssh_to_world(data: dict[str, Any]) -> None:
+    _resources(data, _rule(22, "129.215"))[0]["inputs"]["remoteIpPrefix"] = "0.0.0.0/0"
+
+
+def widen_https(data: dict[str, Any]) -> None:
+    rule = _resources(data, _rule(443, "0.0.0.0"))[0]["inputs"]
+    rule["portRangeMin"], rule["portRangeMax"] = 1, 65535
+
+
+def api_from_elsewhere(data: dict[str, Any]) -> None:
+    _resources(data, _rule(6443, "129.215"))[0]["inputs"]["remoteIpPrefix"] = "10.0.0.0/8"
+
+
+def plain_kubeconfig(data: dict[str, Any]) -> None:
+    data["outputs"]["kubeconfig"] = "apiVersion: v1\nkind: Config\n"
+
+
+def plain_secret_data(data: dict[str, Any]) -> None:
+    secret = _resources(data, lambda r: r["type"] == "kubernetes:core/v1:Secret")[0]
+    secret["inputs"]["stringData"] = {"cloud.conf": "[Global]\napplication-credential-secret=x\n"}
+
+
+def unprotect_bucket(data: dict[str, Any]) -> None:
+    for r in _resources(data, lambda r: r["type"].endswith("container:Container")):
+        r["options"].pop("protect", None)
+
+
+def unretain_bucket(data: dict[str, Any]) -> None:
+    for r in _resources(data, lambda r: r["type"].endswith("container:Container")):
+        r["options"].pop("retainOnDelete", None)
+
+
+def _release(data: dict[str, Any], chart: str) -> dict[str, Any]:
+    return _resources(
+        data, lambda r: r["type"].endswith(":Release") and r["inputs"]["chart"] == chart
+    )[0]
+
+
+def vault_dev(data: dict[str, Any]) -> None:
+    _release(data, "vault")["inputs"]["values"]["server"]["dev"] = {"enabled": True}
+
+
+def unprotect_vault(data: dict[str, Any]) -> None:
+    _release(data, "vault")["options"].pop("protect", None)
+
+
+def staging_issuer(data: dict[str, Any]) -> None:
+    ingress = _release(data, "vault")["inputs"]["values"]["server"]["ingress"]
+    ingress["annotations"]["cert-manager.io/cluster-issuer"] = "letsencrypt-staging"
+
+
+def staging_alias(data: dict[str, Any]) -> None:
+    alias = _resources(
+        data,
+        lambda r: (
+            r["type"].endswith(":ClusterIssuer")
+            and r["inputs"]["metadata"]["name"] == "letsencrypt-dns"
+        ),
+    )[0]
+    assert alias["inputs"]["spec"]["acme"]["server"] == LETSENCRYPT_PROD
+    alias["inputs"]["spec"]["acme"]["server"] = (
+        "https://acme-staging-v02.api.letsencrypt.org/directory"
+    )
+
+
+def auto_sync(data: dict[str, Any]) -> None:
+    app = _resources(data, lambda r: r["type"].endswith(":Application"))[0]
+    app["inputs"]["spec"]["syncPolicy"] = {"automated": {"prune": True}}
+
+
+def float_chart(data: dict[str, Any]) -> None:
+    _release(data, "argo-cd")["inputs"]["version"] = "~10.1"
+
+
+def http_chart_repo(data: dict[str, Any]) -> None:
+    _release(data, "vault")["inputs"]["repositoryOpts"]["repo"] = (
+        "http://helm.releases.hashicorp.com"
+    )
+
+
+BROKEN: list[tuple[str, str, Mutation]] = [
+    ("world-ingress-only-http-https", "ukdac-dev", open_ssh_to_world),
+    ("world-ingress-only-http-https", "ukdac-dev", widen_https),
+    ("ssh-and-api-from-admins", "ukdac-dev", open_ssh_to_world),
+    ("ssh-and-api-from-admins", "ukdac-test", api_from_elsewhere),
+    ("credentials-are-secret", "ukdac-dev", plain_kubeconfig),
+    ("credentials-are-secret", "ukdac-dev", plain_secret_data),
+    ("prod-stateful-protected", "ukdac-prod", unprotect_bucket),
+    ("prod-stateful-protected", "ukdac-prod", unprotect_vault),
+    ("prod-buckets-retained", "ukdac-prod", unretain_bucket),
+    ("vault-dev-only-in-sandbox", "ukdac-dev", vault_dev),
+    ("prod-real-certificates", "ukdac-prod", staging_issuer),
+    ("prod-real-certificates", "ukdac-prod", staging_alias),
+    ("prod-no-auto-sync", "ukdac-prod", auto_sync),
+    ("charts-pinned", "ukdac-test", float_chart),
+    ("charts-pinned", "ukdac-sbx-sample", http_chart_repo),
+]
+
+
+def test_every_policy_has_a_broken_case() -> None:
+    assert {name for name, *_ in BROKEN} == {p.name for p in POLICIES}
+
+
+@pytest.mark.parametrize(
+    ("policy", "stack", "mutate"), BROKEN, ids=[f"{p}-{m.__name__}" for p, _, m in BROKEN]
+)
+def test_each_policy_fails_where_it_must(policy: str, stack: str, mutate: Mutation) -> None:
+    data = copy.deepcopy(planned(stack).model_dump(by_alias=True))
+    mutate(data)
+    broken = Plan.model_validate(data)
+    violations = [v for v in run_all(from_plan(broken, admin_cidrs(stack))) if v.policy == policy]
+    assert violations, f"{policy} let {mutate.__name__} through"
+    assert all(v.message for v in violations)
+
+
+def test_the_same_breakage_is_fine_where_the_rule_does_not_apply() -> None:
+    """Auto-sync and the staging issuer are allowed outside prod."""
+    data = copy.deepcopy(planned("ukdac-dev").model_dump(by_alias=True))
+    auto_sync(data)
+    staging_issuer(data)
+    assert run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev"))) == []
+
+
+def test_policy_pack_module_builds_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """policies/__main__.py registers one mandatory stack policy per rule."""
+    import pulumi_policy
+
+    from policies import __main__ as pack_module
+
+    made: list[Any] = []
+    monkeypatch.setattr(pack_module, "PolicyPack", lambda **kwargs: made.append(kwargs))
+    pack_module.build_pack()
+    (pack,) = made
+    assert pack["name"] == "ukdac"
+    assert [p.name for p in pack["policies"]] == [p.name for p in POLICIES]
+    assert pack["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
+
+
+def test_pack_view_reads_policy_config_and_engine_resources() -> None:
+    from pulumi_policy import (
+        PolicyCustomTimeouts,
+        PolicyResource,
+        PolicyResourceOptions,
+        StackValidationArgs,
+    )
+
+    from policies.__main__ import view_of
+
+    opts = PolicyResourceOptions(True, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    resource = PolicyResource(
+        "openstack:objectstorage/container:Container",
+        {"name": "b"},
+        "urn:x",
+        "b",
+        opts,
+        None,
+        None,
+        [],
+        {},
+    )
+    args = StackValidationArgs(
+        [resource], config={"environment": "prod", "adminCidrs": ["192.0.2.0/24"]}
+    )
+    view = view_of(args)
+    assert view.environment == "prod" and view.admin_cidrs == ("192.0.2.0/24",)
+    assert view.resources[0].protect is True
+    # Under the engine, neither secretness nor retainOnDelete is visible: those checks stand down.
+    assert not view.secrets_visible and not view.retain_visible
+    assert run_all(view) == []

@@ -1,0 +1,431 @@
+"""The Kubernetes platform layer of every stack: values, objects and invariants."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.kubernetes.metadata_guard import METADATA
+from infra.plan.engine import plan_stack
+from infra.plan.model import Plan, PlannedResource, is_secret
+from infra.program import platform_layer
+from infra.stack.phalanx import OWNED_BY_UKDAC
+from infra.versions import PINS, Pin, pinned
+from tests.support.data import chart_keys, schema_file
+from tests.support.stacks import BACKENDS, ROOT, STACKS, config, planned
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+BUILTIN = ("kubernetes:core/v1:", "kubernetes:storage.k8s.io/v1:")
+KUBERNETES_MINOR = ".".join(pinned("kubernetes").split(".")[:2]) + ".0"
+
+# Chart value paths that are free-form maps in the chart's defaults (anything goes below them).
+FREE_FORM: dict[str, tuple[str, ...]] = {
+    "ingress-nginx": (
+        "controller.config",
+        "controller.extraArgs",
+        "controller.podLabels",
+        "controller.nodeSelector",
+        "controller.resources",  # a container's ResourceRequirements: validated below
+    ),
+    "argo-cd": ("configs.params", "server.ingress.annotations"),
+    "openstack-cinder-csi": (),
+    "openstack-cloud-controller-manager": (),
+}
+# Keys the defaults file documents only as comments (`# registry: registry.k8s.io` under
+# controller.image in ingress-nginx 4.15.1): set on purpose, so the admission webhook's own
+# image keeps the upstream registry while the controller comes from Rubin's.
+DOCUMENTED: dict[str, tuple[str, ...]] = {
+    "ingress-nginx": ("controller.image.registry",),
+    "openstack-cinder-csi": ("secret.name",),  # `#  name: cinder-csi-cloud-config`
+}
+DEFAULTS = {
+    "ingress-nginx": "helm/ingress-nginx-4.15.1.keys",
+    "argo-cd": "helm/argo-cd-10.1.1.keys",
+    "openstack-cinder-csi": "helm/openstack-cinder-csi-2.36.0.keys",
+    "openstack-cloud-controller-manager": "helm/openstack-cloud-controller-manager-2.36.0.keys",
+}
+SCHEMAS = {
+    "vault": "helm/vault-0.34.1.values.schema.json",
+    "cert-manager": "helm/cert-manager-v1.21.1.values.schema.json",
+}
+CRD_SCHEMAS = {
+    "ClusterIssuer": "crds/cert-manager.io_clusterissuer_v1.json",
+    "Application": "crds/argoproj.io_application_v1alpha1.json",
+}
+
+
+def releases(plan: Plan) -> dict[str, PlannedResource]:
+    return {r.inputs["chart"]: r for r in plan.find(RELEASE)}
+
+
+def custom_resources(plan: Plan, kind: str) -> list[PlannedResource]:
+    return [
+        r
+        for r in plan.resources
+        if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")
+    ]
+
+
+def test_chart_versions_match_the_checked_defaults() -> None:
+    """The schema files tests validate against are those of the pinned chart versions."""
+    for chart, path in {**DEFAULTS, **SCHEMAS}.items():
+        assert pinned(f"chart/{chart}").lstrip("v") in path, (chart, path)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stack", STACKS)
+def test_releases_are_pinned_and_use_the_cluster_provider(stack: str, backend: str) -> None:
+    plan = planned(stack, backend)
+    charts = releases(plan)
+    expected = {"openstack-cinder-csi", "ingress-nginx", "cert-manager", "vault", "argo-cd"}
+    if backend == "kubeadm":
+        expected.add("openstack-cloud-controller-manager")
+    assert set(charts) == expected
+    for name, release in charts.items():
+        assert release.inputs["version"] == pinned(f"chart/{name}")
+    (provider,) = plan.find("pulumi:providers:kubernetes")
+    assert is_secret(provider.inputs["kubeconfig"])
+    for resource in plan.resources:
+        if resource.type.startswith("kubernetes:") and resource.custom:
+            assert resource.provider == provider.urn, resource.urn
+
+
+def _paths(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict) and value:
+        return [p for k, v in value.items() for p in _paths(v, f"{prefix}.{k}" if prefix else k)]
+    return [prefix]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_chart_values_use_only_keys_the_charts_have(stack: str) -> None:
+    charts = releases(planned(stack, show_secrets=True))
+    for chart, defaults_path in DEFAULTS.items():
+        if chart not in charts:
+            continue
+        keys = chart_keys(defaults_path)
+        for path in _paths(charts[chart].inputs["values"]):
+            if any(path == f or path.startswith(f + ".") for f in FREE_FORM[chart]):
+                continue
+            if path in DOCUMENTED.get(chart, ()):
+                assert path in keys.commented, f"{chart}: {path} is not documented in a comment"
+                continue
+            assert path in keys.present, f"{chart}: {path} is not a key of the chart"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_vault_and_cert_manager_values_pass_their_schemas(stack: str) -> None:
+    charts = releases(planned(stack, show_secrets=True))
+    for chart, path in SCHEMAS.items():
+        schema = json.loads(schema_file(path).read_text())
+        errors = [
+            e.message
+            for e in jsonschema.Draft7Validator(schema).iter_errors(charts[chart].inputs["values"])
+        ]
+        assert errors == [], (chart, errors[:3])
+
+
+def _manifest(resource: PlannedResource) -> dict[str, Any]:
+    return {
+        k: v for k, v in resource.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec")
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_custom_resources_pass_their_crd_schemas(stack: str) -> None:
+    plan = planned(stack, show_secrets=True)
+    for kind, path in CRD_SCHEMAS.items():
+        schema = json.loads(schema_file(path).read_text())
+        objects = custom_resources(plan, kind)
+        assert objects, kind
+        for resource in objects:
+            errors = [
+                e.message
+                for e in jsonschema.Draft7Validator(schema).iter_errors(_manifest(resource))
+            ]
+            assert errors == [], (resource.name, errors[:3])
+    qserv = custom_resources(plan, "Qserv")
+    if config(stack).config.qserv.enabled:
+        crd = yaml.safe_load(schema_file("crds/qserv.lsst.org_qservs.crd.yaml").read_text())
+        (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
+        schema = version["schema"]["openAPIV3Schema"]
+        (resource,) = qserv
+        errors = [
+            e.message for e in jsonschema.Draft7Validator(schema).iter_errors(_manifest(resource))
+        ]
+        assert errors == []
+    else:
+        assert qserv == []
+
+
+def test_ingress_controller_resources_are_valid_resource_requirements() -> None:
+    """Passed through to the controller's container, so held to the Pod schema."""
+    values = releases(planned("ukdac-prod", show_secrets=True))["ingress-nginx"].inputs["values"]
+    resources = values["controller"]["resources"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "controller"},
+        "spec": {"containers": [{"name": "controller", "image": "x", "resources": resources}]},
+    }
+    kubernetes_validate.validate(pod, KUBERNETES_MINOR, strict=True)
+    assert "cpu" not in resources.get("limits", {})  # the chart's advice: no CPU limit
+    pod["spec"]["containers"][0]["resources"] = {"limit": {"memory": "1Gi"}}  # type: ignore[index]
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(pod, KUBERNETES_MINOR, strict=True)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_builtin_objects_pass_kubernetes_validate_strict(stack: str) -> None:
+    plan = planned(stack, show_secrets=True)
+    objects = [r for r in plan.resources if r.type.startswith(BUILTIN)]
+    assert {r.inputs["kind"] for r in objects} >= {"Secret", "StorageClass", "Namespace"}
+    for resource in objects:
+        kubernetes_validate.validate(resource.inputs, KUBERNETES_MINOR, strict=True)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_custom_resources_depend_on_what_installs_their_crd(stack: str) -> None:
+    plan = planned(stack)
+    charts = releases(plan)
+    installers = {
+        "ClusterIssuer": charts["cert-manager"].urn,
+        "Application": charts["argo-cd"].urn,
+    }
+    operator = [r for r in plan.resources if r.type == "kubernetes:yaml/v2:ConfigFile"]
+    if operator:
+        installers["Qserv"] = operator[0].urn
+        assert charts["cert-manager"].urn in operator[0].dependencies  # its webhook needs it
+    for kind, installer in installers.items():
+        for resource in custom_resources(plan, kind):
+            assert installer in resource.dependencies, resource.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secrets_in_objects_are_masked(stack: str) -> None:
+    plan = planned(stack)
+    for secret in [r for r in plan.resources if r.type == "kubernetes:core/v1:Secret"]:
+        data = secret.inputs["stringData"]
+        assert is_secret(data) or (data and all(is_secret(v) for v in data.values())), secret.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_hostname_is_written_once_and_reaches_every_service(stack: str) -> None:
+    fqdn = config(stack).config.fqdn
+    assert (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text().count(fqdn) == 1
+    plan = planned(stack)
+    charts = releases(plan)
+    vault = charts["vault"].inputs["values"]["server"]["ingress"]
+    assert vault["hosts"][0]["host"] == f"vault.{fqdn}" and vault["tls"][0]["hosts"] == [
+        f"vault.{fqdn}"
+    ]
+    argocd = charts["argo-cd"].inputs["values"]
+    assert argocd["server"]["ingress"]["hostname"] == f"argocd.{fqdn}"
+    assert argocd["global"]["domain"] == f"argocd.{fqdn}"
+    environment = plan.outputs["phalanxEnvironment"]
+    assert environment["fqdn"] == fqdn and environment["vaultUrl"] == f"https://vault.{fqdn}"
+    issuer = config(stack).config.tls.issuer
+    assert vault["annotations"]["cert-manager.io/cluster-issuer"] == issuer
+    assert argocd["server"]["ingress"]["annotations"]["cert-manager.io/cluster-issuer"] == issuer
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_phalanx_values_turn_off_what_ukdac_owns(stack: str) -> None:
+    d = config(stack)
+    environment = planned(stack).outputs["phalanxEnvironment"]
+    assert environment == {
+        "name": d.config.phalanx.environment,
+        "fqdn": d.config.fqdn,
+        "vaultUrl": d.vault_url,
+        "vaultPathPrefix": d.vault_path_prefix,
+        "appOfAppsName": d.config.phalanx.app_of_apps_name,
+        "applications": dict.fromkeys(OWNED_BY_UKDAC, False),
+    }
+    tap = planned(stack).outputs["phalanxApplications"]["tap"]["cadc-tap"]["config"]
+    assert tap == {
+        "gcsBucket": d.buckets[0].physical_name,
+        "gcsBucketUrl": d.config.buckets.s3_endpoint,
+        "gcsBucketType": "S3",
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_app_of_apps_points_at_the_fork(stack: str) -> None:
+    cfg = config(stack).config
+    (app,) = custom_resources(planned(stack), "Application")
+    assert app.inputs["metadata"]["name"] == cfg.phalanx.app_of_apps_name
+    source = app.inputs["spec"]["source"]
+    assert source == {
+        "repoURL": cfg.phalanx.repository,
+        "targetRevision": cfg.phalanx.revision,
+        "path": "environments",
+        "helm": {"valueFiles": ["values.yaml", f"values-{cfg.phalanx.environment}.yaml"]},
+    }
+    assert ("syncPolicy" in app.inputs["spec"]) == cfg.phalanx.auto_sync
+
+
+def test_prod_runs_ha_vault_on_retained_storage_and_never_auto_syncs() -> None:
+    plan = planned("ukdac-prod")
+    vault = releases(plan)["vault"]
+    server = vault.inputs["values"]["server"]
+    assert (
+        server["ha"]["enabled"]
+        and server["ha"]["replicas"] == 3
+        and server["ha"]["raft"]["enabled"]
+    )
+    assert server["dataStorage"]["storageClass"] == "cinder-retain"
+    assert vault.options.get("protect") is True
+    (app,) = custom_resources(plan, "Application")
+    assert "syncPolicy" not in app.inputs["spec"]
+
+
+def test_sandbox_runs_vault_in_dev_mode() -> None:
+    server = releases(planned("ukdac-sbx-sample"))["vault"].inputs["values"]["server"]
+    assert server["dev"] == {"enabled": True} and "ha" not in server and "standalone" not in server
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ingress_runs_on_control_planes_without_a_load_balancer(stack: str) -> None:
+    plan = planned(stack)
+    controller = releases(plan)["ingress-nginx"].inputs["values"]["controller"]
+    assert controller["kind"] == "DaemonSet" and controller["hostNetwork"] is True
+    assert controller["service"] == {"enabled": False}
+    assert "node-role.kubernetes.io/control-plane" in controller["nodeSelector"]
+    assert controller["ingressClassResource"] == {"name": "nginx", "enabled": True, "default": True}
+    assert controller["allowSnippetAnnotations"] is True
+    assert controller["config"]["annotations-risk-level"] == "Critical"
+    assert controller["extraArgs"]["publish-status-address"] == plan.outputs["controlPlaneIp"]
+    image = controller["image"]
+    assert (
+        f"{image['registry']}/{image['image']}:{image['tag']}"
+        == pinned("image/ingress-nginx-controller").split("@")[0]
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_issuers_include_the_alias_rsp_charts_use(stack: str) -> None:
+    issuers = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in custom_resources(planned(stack), "ClusterIssuer")
+    }
+    chosen = config(stack).config.tls.issuer
+    assert issuers["letsencrypt-dns"] == issuers[chosen]
+    assert issuers["selfsigned"] == {"selfSigned": {}}
+    if "letsencrypt" in issuers:
+        (solver,) = issuers["letsencrypt"]["acme"]["solvers"]
+        assert solver == {"http01": {"ingress": {"ingressClassName": "nginx"}}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pods_are_denied_the_metadata_service(stack: str) -> None:
+    (policy,) = custom_resources(planned(stack), "GlobalNetworkPolicy")
+    spec = policy.inputs["spec"]
+    assert spec["egress"][0] == {"action": "Deny", "destination": {"nets": [METADATA]}}
+    assert "kube-system" in spec["namespaceSelector"]  # exempt: OCCM and Cinder CSI need it
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_storage_classes_and_csi_cluster_id(stack: str) -> None:
+    plan = planned(stack)
+    classes = {
+        r.inputs["metadata"]["name"]: r.inputs
+        for r in plan.find("kubernetes:storage.k8s.io/v1:StorageClass")
+    }
+    assert classes["cinder"]["reclaimPolicy"] == "Delete"
+    assert classes["cinder-retain"]["reclaimPolicy"] == "Retain"
+    assert all(
+        c["volumeBindingMode"] == "WaitForFirstConsumer" and c["allowVolumeExpansion"]
+        for c in classes.values()
+    )
+    defaults = [
+        n
+        for n, c in classes.items()
+        if c["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    ]
+    assert defaults == [plan.outputs["defaultStorageClass"]]
+    # Volumes carry the stack's name, so clean-up can find them.
+    assert releases(plan)["openstack-cinder-csi"].inputs["values"]["clusterID"] == stack
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_plan_warns_of_each_image_pinned_by_tag_only(stack: str) -> None:
+    warnings = planned(stack).warnings
+    for name, (reference, _) in platform_layer.images(config(stack)).items():
+        warned = [w for w in warnings if w.startswith(f"{name} image {reference} ")]
+        assert bool(warned) == ("@sha256:" not in reference), (name, warnings)
+
+
+def test_a_digest_pin_reaches_the_chart_and_silences_the_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    digest = "sha256:" + "ab" * 32
+    tag = "ghcr.io/lsst-sqre/ingress-nginx-controller:v1.15.6-lsstsqre-chainguard"
+    monkeypatch.setitem(PINS, "image/ingress-nginx-controller", Pin(f"{tag}@{digest}", "test"))
+    image = platform_layer.controller_image()
+    assert (image.registry, image.image, image.tag, image.digest) == (
+        "ghcr.io",
+        "lsst-sqre/ingress-nginx-controller",
+        "v1.15.6-lsstsqre-chainguard",
+        digest,
+    )
+    assert not any(
+        w.startswith("ingress-nginx") for w in platform_layer.tag_only_images(config("ukdac-dev"))
+    )
+    values = releases(planned.__wrapped__("ukdac-dev", show_secrets=True))["ingress-nginx"]
+    assert values.inputs["values"]["controller"]["image"]["digest"] == digest
+
+
+def _qserv_preference(plan: Plan) -> tuple[str, list[str]]:
+    (qserv,) = custom_resources(plan, "Qserv")
+    affinity = qserv.inputs["spec"]["ingest"]["affinity"]
+    assert qserv.inputs["spec"]["xrootd"]["affinity"] == affinity
+    (term,) = affinity["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    (expression,) = term["preference"]["matchExpressions"]
+    return expression["key"], expression["values"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stack", [s for s in STACKS if config(s).config.qserv.enabled])
+def test_qserv_prefers_the_nodes_of_the_groups_carrying_the_ingest_label(
+    stack: str, backend: str
+) -> None:
+    cfg = config(stack).config
+    key, _, value = cfg.qserv.ingest_node_label.partition("=")
+    carriers = [g.name for g in cfg.cluster.node_groups if g.labels.get(key) == value]
+    plan = planned(stack, backend, show_secrets=True)
+    if backend == "kubeadm":  # kubelet registers the configured labels (see the join config)
+        assert _qserv_preference(plan) == (key, [value])
+        return
+    # Magnum labels nodes only with their group's role: the node group resources say which.
+    roles = {
+        r.inputs["name"]: r.inputs["role"]
+        for r in plan.find("openstack:containerinfra/nodeGroup:NodeGroup")
+    }
+    assert _qserv_preference(plan) == ("magnum.openstack.org/role", [roles[c] for c in carriers])
+    for group in cfg.cluster.node_groups:
+        assert any(w.startswith(f"node group {group.name}: Magnum") for w in plan.warnings) == bool(
+            group.labels
+        )
+
+
+def test_on_magnum_the_first_group_is_selected_by_magnum_s_default_worker_role(
+    make_project: Any,
+) -> None:
+    """The first group is the cluster's own node group, not a NodeGroup resource: Magnum
+    gives it the role `worker` (Magnum's documented default for a node group's role)."""
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.ukdac-dev.yaml").read_text())
+    document["config"]["ukdac:cluster"] = {
+        "backend": "magnum",
+        "nodeGroups": [
+            {"name": "ingest", "flavor": "m1.xlarge", "count": 2, "labels": {"tier": "utility"}},
+            {"name": "general", "flavor": "m1.xlarge", "count": 2},
+        ],
+    }
+    plan = plan_stack(make_project({"ukdac-dev": document}), "ukdac-dev")
+    assert _qserv_preference(plan) == ("magnum.openstack.org/role", ["worker"])
+    (other,) = plan.find("openstack:containerinfra/nodeGroup:NodeGroup")
+    assert (other.inputs["name"], other.inputs["role"]) == ("general", "general")

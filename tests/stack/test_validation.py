@@ -1,0 +1,324 @@
+"""The stack configuration model and its rules: each rule with a good and a bad case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.errors import ConfigError, format_path
+from infra.stack.model import StackConfig
+from infra.stack.profiles import PROFILES, SITE, defaults_for
+from infra.stack.validation import validate
+from tests.support.stacks import DEV, with_changes
+
+SOURCE = "stacks/Pulumi.test.yaml"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHR6kw+SbpchLzGRBZepWNMn63BqGHUr/4rq2WS0qWUs x@y"
+
+PROD: dict[str, Any] = {
+    "environment": "prod",
+    "fqdn": "rsp.lsst.ac.uk",
+    "cloud": {"name": "somerville-ukdac-prod"},
+    "phalanx": {"environment": "ukidacprod"},
+}
+SANDBOX: dict[str, Any] = {
+    "environment": "sandbox",
+    "fqdn": "jo.sbx.rsp-dev.lsst.ac.uk",
+    "cloud": {"name": "somerville-ukdac-sandbox"},
+    "phalanx": {"environment": "sbx-jo"},
+    "sandbox": {"owner": "jo", "expires": "2027-01-31"},
+}
+
+
+def problems(raw: dict[str, Any], secure: set[tuple[str | int, ...]] | None = None) -> list[str]:
+    """Every problem as 'path: message', or [] when the config is valid."""
+    try:
+        validate(raw, "ukdac-test", SOURCE, secure)
+    except ConfigError as error:
+        return [f"{format_path(p.path)}: {p.message}" for p in error.problems]
+    return []
+
+
+def assert_problem(raw: dict[str, Any], path: str, fragment: str) -> None:
+    found = problems(raw)
+    matching = [p for p in found if p.startswith(f"{path}: ") and fragment in p]
+    assert matching, f"expected {path} ~ {fragment!r}, got {found}"
+
+
+def test_the_bases_are_valid() -> None:
+    assert problems(DEV) == []
+    assert problems(PROD) == []
+    assert problems(SANDBOX) == []
+
+
+# (base, changes, path of the problem, fragment of its message)
+BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
+    (PROD, {"tls.issuer": "selfsigned"}, "ukdac:tls.issuer", "not allowed in prod"),
+    (PROD, {"tls.issuer": "letsencrypt-staging"}, "ukdac:tls.issuer", "letsencrypt"),
+    (DEV, {"vault.mode": "dev"}, "ukdac:vault.mode", "not allowed in dev"),
+    (PROD, {"vault.mode": "standalone"}, "ukdac:vault.mode", "use one of: ha"),
+    (PROD, {"phalanx.autoSync": True}, "ukdac:phalanx.autoSync", "not allowed in prod"),
+    (DEV, {"network.podCidr": "10.10.0.0/16"}, "ukdac:network.podCidr", "overlaps nodeCidr"),
+    (
+        DEV,
+        {"network.serviceCidr": "10.244.128.0/20"},
+        "ukdac:network.serviceCidr",
+        "overlaps podCidr",
+    ),
+    (DEV, {"network.nodeCidr": "10.10.0.1/24"}, "ukdac:network.nodeCidr", "not a valid"),
+    (DEV, {"fqdn": "RSP.lsst.ac.uk"}, "ukdac:fqdn", "fully qualified DNS name"),
+    (DEV, {"fqdn": "localhost"}, "ukdac:fqdn", "fully qualified DNS name"),
+    (DEV, {"fqdn": "rsp..lsst.ac.uk"}, "ukdac:fqdn", "fully qualified DNS name"),
+    (DEV, {"vault.url": "http://vault.example.org"}, "ukdac:vault.url", "https://"),
+    (
+        DEV,
+        {"cloud.adminCidrs": ["192.0.2.0/24", "0.0.0.0/0"]},
+        "ukdac:cloud.adminCidrs[1]",
+        "whole Internet",
+    ),
+    (
+        DEV,
+        {
+            "cluster.nodeGroups": [
+                {
+                    "name": "a",
+                    "flavor": "f",
+                    "count": 2,
+                    "taints": [{"key": "k", "effect": "NoSchedule"}],
+                },
+                {"name": "b", "flavor": "f", "count": 0},
+            ],
+            "qserv.enabled": False,
+        },
+        "ukdac:cluster.nodeGroups",
+        "no schedulable node",
+    ),
+    (
+        DEV,
+        {
+            "cluster.nodeGroups": [
+                {"name": "a", "flavor": "f", "count": 1, "labels": {"tier": "utility"}},
+                {"name": "a", "flavor": "f", "count": 1},
+            ]
+        },
+        "ukdac:cluster.nodeGroups[1].name",
+        "duplicate node-group name",
+    ),
+    (
+        DEV,
+        {
+            "cluster.backend": "magnum",
+            "cluster.nodeGroups": [
+                {"name": "a", "flavor": "f", "count": 2, "labels": {"tier": "utility"}},
+                {
+                    "name": "b",
+                    "flavor": "f",
+                    "count": 1,
+                    "taints": [{"key": "k", "effect": "NoSchedule"}],
+                },
+            ],
+        },
+        "ukdac:cluster.nodeGroups[1].taints",
+        "Magnum cannot taint",
+    ),
+    (
+        DEV,
+        {"qserv.ingestNodeLabel": "tier=bigdata"},
+        "ukdac:qserv.ingestNodeLabel",
+        "no node group",
+    ),
+    (DEV, {"tls.issuer": "letsencrypt", "tls.acmeEmail": None}, "ukdac:tls.acmeEmail", "required"),
+    (DEV, {"tls.solver": "dns01"}, "ukdac:tls.dns01", "required when solver is dns01"),
+    (
+        DEV,
+        {"tls.dns01": {"nameserver": "192.0.2.53:53", "tsigKeyName": "k", "tsigSecret": "s"}},
+        "ukdac:tls.dns01",
+        "solver is http01",
+    ),
+    ({k: v for k, v in SANDBOX.items() if k != "sandbox"}, {}, "ukdac:sandbox", "required"),
+    (DEV, {"sandbox": {"owner": "jo", "expires": "2027-01-01"}}, "ukdac:sandbox", "only a sandbox"),
+    (DEV, {"cluster.kubernetesVersion": "1.20.4"}, "ukdac:cluster.kubernetesVersion", "1.35"),
+    (DEV, {"cluster.kubernetesVersion": "v1.35"}, "ukdac:cluster.kubernetesVersion", "exact"),
+    (
+        DEV,
+        {"cluster.controlPlane": {"flavor": "f", "count": 2}},
+        "ukdac:cluster.controlPlane.count",
+        "1, 3 or 5",
+    ),
+    (DEV, {"cluster.backend": "k3s"}, "ukdac:cluster.backend", "'kubeadm' or 'magnum'"),
+    (DEV, {"cloud.keypairPublicKey": "ssh-rsa AAAA"}, "ukdac:cloud.keypairPublicKey", "OpenSSH"),
+    (
+        DEV,
+        {"cloud.keypairPublicKey": "not a key"},
+        "ukdac:cloud.keypairPublicKey",
+        "OpenSSH public key",
+    ),
+    (DEV, {"qserv.image": "qserv/lite-qserv"}, "ukdac:qserv.image", "explicit tag"),
+    (DEV, {"qserv.worker": {"replicas": 2, "storage": "2TB"}}, "ukdac:qserv.worker.storage", "Gi"),
+    (DEV, {"phalanx.environment": "UK_dev"}, "ukdac:phalanx.environment", "DNS label"),
+    (DEV, {"phalanx.colour": "red"}, "ukdac:phalanx.colour", "allowed keys here: repository"),
+    (DEV, {"bogus": 1}, "ukdac:bogus", "unknown key; allowed keys: environment"),
+    (
+        DEV,
+        {"buckets.containers": [{"name": "tap"}, {"name": "tap"}]},
+        "ukdac:buckets.containers[1].name",
+        "duplicate",
+    ),
+    (DEV, {"environment": "staging"}, "ukdac:environment", "sandbox, dev, test, prod"),
+]
+
+
+@pytest.mark.parametrize(("base", "changes", "path", "fragment"), BAD_CASES)
+def test_bad_values_are_reported_with_path_and_allowed_values(
+    base: dict[str, Any], changes: dict[str, Any], path: str, fragment: str
+) -> None:
+    assert_problem(with_changes(base, **changes), path, fragment)
+
+
+GOOD_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    (DEV, {"tls.issuer": "selfsigned"}),
+    (DEV, {"tls.issuer": "letsencrypt-staging"}),
+    (SANDBOX, {"vault.mode": "dev"}),
+    (DEV, {"vault.mode": "ha"}),
+    (PROD, {"phalanx.autoSync": False}),
+    (DEV, {"network.podCidr": "172.16.0.0/16"}),
+    (DEV, {"cloud.adminCidrs": ["192.0.2.0/24", "2001:db8::/32"]}),
+    (DEV, {"qserv.enabled": False, "qserv.ingestNodeLabel": "tier=bigdata"}),
+    (DEV, {"cluster.backend": "magnum", "cluster.bootVolumeSize": 50}),
+    (DEV, {"vault.url": "https://vault.example.org", "vault.pathPrefix": "secret/uk/dev"}),
+]
+
+
+@pytest.mark.parametrize(("base", "changes"), GOOD_CASES)
+def test_good_values_pass(base: dict[str, Any], changes: dict[str, Any]) -> None:
+    assert problems(with_changes(base, **changes)) == []
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    raw = with_changes(
+        PROD,
+        **{
+            "fqdn": "bad_name",
+            "tls.issuer": "selfsigned",
+            "vault.mode": "dev",
+            "network.podCidr": "10.10.0.0/16",
+            "cluster.controlPlane": {"flavor": "f", "count": 4},
+        },
+    )
+    found = problems(raw)
+    for path in (
+        "ukdac:fqdn",
+        "ukdac:tls.issuer",
+        "ukdac:vault.mode",
+        "ukdac:network.podCidr",
+        "ukdac:cluster.controlPlane.count",
+    ):
+        assert any(p.startswith(path + ":") for p in found), (path, found)
+
+
+def test_a_bad_profile_default_is_attributed_to_the_profile() -> None:
+    # The stack replaces the node groups without the utility label the dev profile's Qserv uses.
+    raw = with_changes(DEV, **{"cluster.nodeGroups": [{"name": "w", "flavor": "f", "count": 3}]})
+    with pytest.raises(ConfigError) as caught:
+        validate(raw, "ukdac-dev", SOURCE)
+    (problem,) = caught.value.problems
+    assert problem.path == ("qserv", "ingestNodeLabel")
+    assert problem.from_profile == "dev"
+    assert "(default of the 'dev' profile)" in caught.value.render()
+
+
+def test_message_names_file_key_value_and_allowed() -> None:
+    raw = with_changes(DEV, **{"cluster.nodeGroups": [{"name": "w", "flavor": "f", "count": -1}]})
+    with pytest.raises(ConfigError) as caught:
+        validate(raw, "ukdac-dev", SOURCE)
+    text = caught.value.render()
+    assert f"{SOURCE}: ukdac:cluster.nodeGroups[0].count = -1: " in text
+    assert "greater than or equal to 0" in text
+
+
+DNS01 = {"nameserver": "192.0.2.53:53", "tsigKeyName": "acme", "tsigSecret": "c2VjcmV0"}
+
+
+def test_a_secret_must_come_from_a_secure_value_and_is_never_shown() -> None:
+    raw = with_changes(DEV, **{"tls.solver": "dns01", "tls.dns01": DNS01})
+    with pytest.raises(ConfigError) as caught:
+        validate(raw, "ukdac-dev", SOURCE, secure_paths=set())
+    text = caught.value.render()
+    assert "ukdac:tls.dns01.tsigSecret" in text and "secure:" in text
+    assert "c2VjcmV0" not in text
+    # The same value, marked secure (as the stack file loader or the engine says), passes.
+    deployment = validate(raw, "ukdac-dev", SOURCE, secure_paths={("tls",)})
+    assert deployment.config.tls.dns01 is not None
+    assert deployment.config.tls.dns01.tsig_secret.get_secret_value() == "c2VjcmV0"
+
+
+def test_derived_values_come_from_fqdn_and_phalanx_environment() -> None:
+    d = validate(DEV, "ukdac-dev", SOURCE)
+    assert d.hostnames.vault == "vault.rsp-dev.lsst.ac.uk"
+    assert d.hostnames.argocd == "argocd.rsp-dev.lsst.ac.uk"
+    assert d.vault_url == "https://vault.rsp-dev.lsst.ac.uk"
+    assert d.vault_path_prefix == "secret/phalanx/ukidacdev"
+    names = d.names
+    assert (names.network, names.subnet, names.router) == (
+        "ukdac-dev-net",
+        "ukdac-dev-subnet",
+        "ukdac-dev-router",
+    )
+    assert names.keypair == "ukdac-dev-keypair"
+    assert names.cluster == "ukdac-dev"
+    assert names.api_host == "kube-api.ukdac-dev.internal"
+    assert names.tags == ("ukdac-stack=ukdac-dev",)
+    assert dict(names.security_groups) == {
+        "control-plane": "ukdac-dev-control-plane",
+        "workers": "ukdac-dev-workers",
+        "ingress": "ukdac-dev-ingress",
+    }
+    # One name per node, control plane first, each with its own port.
+    groups = d.config.cluster.node_groups
+    assert list(names.nodes) == ["control-plane", *(g.name for g in groups)]
+    for group in groups:
+        nodes = names.nodes[group.name]
+        assert len(nodes) == group.count
+        assert nodes[0].server == f"ukdac-dev-{group.name}-0"
+        assert nodes[0].port == f"ukdac-dev-{group.name}-0-port"
+        assert names.server_groups[group.name] == f"ukdac-dev-{group.name}"
+    assert [b.physical_name for b in d.buckets] == ["ukdac-dev-tap-results"]
+    assert d.protect_stateful is False
+
+
+def test_prod_protects_state_and_retains_buckets_by_default() -> None:
+    d = validate(
+        with_changes(
+            PROD, **{"buckets.containers": [{"name": "a"}, {"name": "b", "retain": False}]}
+        ),
+        "ukdac-prod",
+        SOURCE,
+    )
+    assert d.protect_stateful is True
+    assert [(b.name, b.retain) for b in d.buckets] == [("a", True), ("b", False)]
+
+
+@pytest.mark.parametrize("environment", list(PROFILES))
+def test_every_profile_alone_is_complete_but_for_the_stack_specific_keys(environment: str) -> None:
+    """A profile plus fqdn, the cloud entry and the phalanx environment is a valid stack."""
+    raw: dict[str, Any] = {
+        "environment": environment,
+        "fqdn": "x.lsst.ac.uk",
+        "cloud": {"name": "c"},
+        "phalanx": {"environment": "x"},
+    }
+    if environment == "sandbox":
+        raw["sandbox"] = {"owner": "jo", "expires": "2027-01-01"}
+    assert problems(raw) == []
+
+
+def test_profiles_only_hold_keys_of_the_model() -> None:
+    fields = {f.alias for f in StackConfig.model_fields.values()}
+    for environment in PROFILES:
+        assert set(defaults_for(environment)) <= fields
+    assert set(SITE) <= fields
+
+
+def test_stack_name_must_be_dns_safe() -> None:
+    with pytest.raises(ConfigError, match="stack name"):
+        validate(DEV, "UKDAC_dev", SOURCE)

@@ -1,0 +1,1 @@
+"""Helpers, fakes and data shared by the test packages."""

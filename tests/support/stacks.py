@@ -1,0 +1,81 @@
+"""The project's own stacks and config fixtures as tests use them: paths, plans, configs."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.plan.engine import plan_stack
+from infra.plan.model import Plan
+from infra.stack.deployment import Deployment
+from infra.stack.files import load_project, load_stack_file
+from infra.stack.validation import validate_stack_file
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "infra" / "program"
+
+# A complete, valid dev stack (namespace stripped), the base most config tests start from.
+DEV: dict[str, Any] = {
+    "environment": "dev",
+    "fqdn": "rsp-dev.lsst.ac.uk",
+    "cloud": {"name": "somerville-ukdac-dev"},
+    "phalanx": {"environment": "ukidacdev"},
+}
+
+STACKS = sorted(
+    p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
+)
+BACKENDS = ("kubeadm", "magnum")
+
+
+def project_file(name: str = "ukdac") -> str:
+    """A Pulumi.yaml running the real program."""
+    return f"name: {name}\nruntime: python\nmain: {PROGRAM}/\nstackConfigDir: stacks\n"
+
+
+def with_changes(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A deep copy of `base` with dotted paths set: with_changes(DEV, **{"tls.issuer": "x"})."""
+    result = copy.deepcopy(base)
+    for dotted, value in changes.items():
+        node = result
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return result
+
+
+def stack_document(raw: dict[str, Any], namespace: str = "ukdac") -> dict[str, Any]:
+    return {"config": {f"{namespace}:{k}": v for k, v in raw.items()}}
+
+
+@cache
+def _magnum_root() -> Path:
+    """A copy of the stacks with `cluster.backend: magnum`, run by the same program."""
+    root = Path(tempfile.mkdtemp(prefix="ukdac-magnum-"))
+    (root / "Pulumi.yaml").write_text(project_file())
+    (root / "stacks").mkdir()
+    for stack in STACKS:
+        document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+        cluster = document["config"].setdefault("ukdac:cluster", {})
+        cluster["backend"] = "magnum"
+        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
+    return root
+
+
+@cache
+def planned(stack: str, backend: str = "kubeadm", show_secrets: bool = False) -> Plan:
+    """The offline plan of one of the project's stacks, on either backend."""
+    root = ROOT if backend == "kubeadm" else _magnum_root()
+    return plan_stack(load_project(root), stack, show_secrets=show_secrets)
+
+
+@cache
+def config(stack: str) -> Deployment:
+    """The validated deployment of one of the project's stacks."""
+    return validate_stack_file(load_stack_file(load_project(ROOT), stack))
