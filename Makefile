@@ -11,7 +11,7 @@ SRC    := components infra
 
 CLOUD_DIR ?= /tmp/ukdac-testcloud
 
-.PHONY: venv plan test lint typecheck unit test-cloud cloud-up cloud-down bench lock clean
+.PHONY: venv plan test lint typecheck unit test-cloud test-upstream cloud-up cloud-down bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy $(SRC) policies
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -m "not cloud"
+	$(BIN)/pytest -q -m "not cloud and not upstream"
 
 test: lint typecheck unit
 
@@ -49,6 +49,15 @@ test-cloud: $(STAMP) cloud-up
 	status=0; OSBOX_DIR=$(CLOUD_DIR) OS_CLIENT_CONFIG_FILE=$(CLOUD_DIR)/etc/openstack/clouds.yaml \
 	UKDAC_REQUIRE_CLOUD=1 $(BIN)/pytest -q -m cloud tests/cloud || status=$$?; \
 	OSBOX_DIR=$(CLOUD_DIR) tests/cloud/down.sh; exit $$status
+
+# Tiers against upstream snapshots (charts, qserv-operator, later phalanx), named by
+# variables; .ci/run points them at ../shared/upstream and makes their absence a failure.
+UPSTREAM ?= ../shared/upstream
+test-upstream: $(STAMP)
+	UKDAC_CHARTS_DIR=$${UKDAC_CHARTS_DIR:-$(UPSTREAM)/charts} \
+	UKDAC_QSERV_OPERATOR_DIR=$${UKDAC_QSERV_OPERATOR_DIR:-$(UPSTREAM)/qserv-operator} \
+	UKDAC_PHALANX_DIR=$${UKDAC_PHALANX_DIR:-$(UPSTREAM)/phalanx} \
+	$(BIN)/pytest -q -m upstream tests/upstream
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan.py

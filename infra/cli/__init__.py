@@ -2,5 +2,5 @@
 
 `app.py` registers every command; each other module is one command group that parses
 arguments, calls public functions of `infra.stack`, `infra.plan` and `infra.ops`, and
-prints. No logic lives here that a test could not reach through those packages.
+prints. It may import every other part of `infra`; nothing else imports it.
 """
