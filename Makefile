@@ -11,7 +11,7 @@ SRC    := components infra
 
 CLOUD_DIR ?= /tmp/ukdac-testcloud
 
-.PHONY: venv plan test lint typecheck unit test-cloud test-upstream cloud-up cloud-down bench lock clean
+.PHONY: venv plan test lint typecheck unit test-cloud test-upstream engine cloud-up cloud-down bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ test-upstream: $(STAMP)
 	UKDAC_QSERV_OPERATOR_DIR=$${UKDAC_QSERV_OPERATOR_DIR:-$(UPSTREAM)/qserv-operator} \
 	UKDAC_PHALANX_DIR=$${UKDAC_PHALANX_DIR:-$(UPSTREAM)/phalanx} \
 	$(BIN)/pytest -q -m upstream tests/upstream
+
+# The real Pulumi engine from Go modules (tools/engine.sh), outside the repository.
+engine:
+	tools/engine.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan.py

@@ -14,7 +14,6 @@ def build(d: Deployment) -> None:
     """Declare every resource of the stack `d` describes and export its outputs."""
     cfg = d.config
     cloud = build_cloud_layer(d)
-    platform = build_platform_layer(d, cloud)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("fqdn", d.hostnames.rsp)
@@ -38,9 +37,13 @@ def build(d: Deployment) -> None:
     pulumi.export("s3SecretKey", cloud.object_store.secret_key)
     pulumi.export("applicationCredentialId", cloud.credentials.credential_id)
     pulumi.export("cloudConf", cloud.credentials.cloud_conf)
+    pulumi.export("layers", cfg.layers)
+    pulumi.export("phalanxEnvironment", environment_values(d))
+    pulumi.export("phalanxApplications", application_values(d))
+    if cfg.layers == "cloud":
+        return  # staged bring-up: the cluster exists, nothing is declared on it yet
+    platform = build_platform_layer(d, cloud)
     pulumi.export("defaultStorageClass", platform.cloud_provider.default_storage_class)
     pulumi.export("ingressClass", platform.ingress.class_name)
     pulumi.export("clusterIssuer", platform.cert_manager.issuer)
     pulumi.export("argocdUrl", platform.argocd.url)
-    pulumi.export("phalanxEnvironment", environment_values(d))
-    pulumi.export("phalanxApplications", application_values(d))

@@ -505,6 +505,12 @@ class StackConfig(Section):
         title="FQDN",
         description="The environment's hostname; every other hostname is derived from it.",
     )
+    layers: Literal["all", "cloud"] = Field(
+        default="all",
+        title="Layers",
+        description="What the stack declares: `all`, or `cloud` alone (the OpenStack layer, "
+        "no Kubernetes resources), as for a first `up` on a new cloud.",
+    )
     cloud: CloudConfig = Field(title="Cloud", description="Where the environment lives.")
     network: NetworkConfig = Field(title="Network", description="Address plan.")
     cluster: ClusterConfig = Field(title="Cluster", description="The Kubernetes cluster.")

@@ -201,7 +201,9 @@ def validate(
     if problems:
         file_paths = set(leaf_paths(dict(raw)))
         raise ConfigError(source, [_attribute(p, file_paths, environment) for p in problems])
-    return derive(stack, StackConfig.model_validate(merged))
+    # Every section is validated above and StackConfig has no model-level validator (a test
+    # holds that), so the sections make the model without validating all of it again.
+    return derive(stack, StackConfig.model_construct(**sections))
 
 
 def validate_stack_file(stack_file: StackFile) -> Deployment:

@@ -21,7 +21,7 @@ from infra.plan.model import Plan, is_secret
 from infra.stack.files import Project, load_project, load_stack_file
 from infra.stack.profiles import defaults_for
 from infra.stack.schema import stack_file_schema
-from infra.stack.validation import leaf_paths, validate_stack_file
+from infra.stack.validation import leaf_paths, validate, validate_stack_file
 from tests.support.stacks import DEV, ROOT, stack_document, with_changes
 
 MakeProject = Callable[..., Project]
@@ -230,3 +230,35 @@ def test_secure_values_reach_the_program_as_secrets(make_project: MakeProject) -
     (project.stack_dir / "Pulumi.ukdac-dev.yaml").write_text(yaml.safe_dump(document))
     with pytest.raises(ConfigError, match="must be a `secure:` value"):
         plan_stack(project, "ukdac-dev")
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_layers_cloud_declares_the_openstack_layer_alone(
+    make_project: MakeProject, environment: str
+) -> None:
+    """A first `up` on a new cloud: every OpenStack resource of the full plan, nothing else."""
+    raw = with_changes(DEV, environment=environment)
+    if environment == "prod":
+        raw = with_changes(raw, **{"tls.issuer": "letsencrypt", "tls.acmeEmail": "a@b.org"})
+    full = make_project({"ukdac-x": stack_document(raw)})
+    whole = plan_stack(full, "ukdac-x")
+    staged_doc = stack_document(with_changes(raw, layers="cloud"))
+    (full.stack_dir / "Pulumi.ukdac-x.yaml").write_text(yaml.safe_dump(staged_doc))
+    staged = plan_stack(full, "ukdac-x")
+    # The Kubernetes layer: its components (the URN carries the parent's type) and objects.
+    cloud_part = {
+        r.urn
+        for r in whole.resources
+        if "ukdac:kubernetes:" not in r.urn and not r.type.startswith("kubernetes:")
+    }
+    assert len(cloud_part) < len(whole.resources)
+    assert {r.urn for r in staged.resources} == cloud_part
+    assert not any(r.type.startswith("kubernetes:") for r in staged.resources)
+    assert staged.outputs["layers"] == "cloud" and whole.outputs["layers"] == "all"
+    assert "ingressClass" in whole.outputs and "ingressClass" not in staged.outputs
+    assert staged.outputs["controlPlaneIp"] == whole.outputs["controlPlaneIp"]
+
+
+def test_layers_takes_only_known_values() -> None:
+    with pytest.raises(ConfigError, match="layers"):
+        validate(with_changes(DEV, layers="platform"), "ukdac-dev", "test")

@@ -322,3 +322,11 @@ def test_profiles_only_hold_keys_of_the_model() -> None:
 def test_stack_name_must_be_dns_safe() -> None:
     with pytest.raises(ConfigError, match="stack name"):
         validate(DEV, "UKDAC_dev", SOURCE)
+
+
+def test_the_whole_model_needs_no_second_validation() -> None:
+    """validate() builds StackConfig from its validated sections: a model-level validator
+    would be skipped, so there must be none (move such a check into infra/stack/rules.py)."""
+    assert StackConfig.__pydantic_decorators__.model_validators == {}
+    d = validate(DEV, "ukdac-dev", SOURCE)
+    assert d.config == StackConfig.model_validate(d.config.model_dump(by_alias=True))
