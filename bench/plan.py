@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = ROOT / "infra" / "program"
 RUNS = 5
 IMPORT = "import pulumi_openstack, pulumi_kubernetes"
 PLAN = (
@@ -48,7 +49,7 @@ def _scaled_project(workers: int) -> Path:
 
     root = Path(tempfile.mkdtemp(prefix="ukdac-bench-"))
     (root / "Pulumi.yaml").write_text(
-        f"name: ukdac\nruntime: python\nmain: {ROOT / 'infra'}/\nstackConfigDir: stacks\n"
+        f"name: ukdac\nruntime: python\nmain: {PROGRAM}/\nstackConfigDir: stacks\n"
     )
     (root / "stacks").mkdir()
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.ukdac-dev.yaml").read_text())

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = ROOT / "infra" / "program"
 sys.path.insert(0, str(ROOT))
 
 from infra.ops.cloud import connect  # noqa: E402
@@ -32,7 +33,7 @@ RUNS = 5
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="ukdac-bench-preflight-"))
     (root / "Pulumi.yaml").write_text(
-        f"name: ukdac\nruntime: python\nmain: {ROOT / 'infra'}/\nstackConfigDir: stacks\n"
+        f"name: ukdac\nruntime: python\nmain: {PROGRAM}/\nstackConfigDir: stacks\n"
     )
     (root / "stacks").mkdir()
     sizes = {"ukdac-sbx-three": 2, "ukdac-sbx-twohundred": 199}  # + 1 control plane

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from infra.stack.files import Project, load_project
+from tests.support.stacks import project_file
 
 CLOUD_DIR = Path(os.environ.get("OSBOX_DIR", "/tmp/ukdac-testcloud"))
 KEY = (
@@ -88,9 +89,7 @@ def sandbox_stack(name: str, workers: int = 2, cloud: str = "osbox-demo") -> dic
 @pytest.fixture
 def cloud_project(tmp_path: Path) -> Iterator[Callable[..., Project]]:
     def make(stacks: dict[str, dict[str, Any]]) -> Project:
-        (tmp_path / "Pulumi.yaml").write_text(
-            f"name: ukdac\nruntime: python\nmain: {ROOT / 'infra'}/\nstackConfigDir: stacks\n"
-        )
+        (tmp_path / "Pulumi.yaml").write_text(project_file())
         (tmp_path / "stacks").mkdir(exist_ok=True)
         for stack, document in stacks.items():
             (tmp_path / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
