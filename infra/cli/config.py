@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from infra.cli.common import current_project, err, out, reports_errors, stack_names
-from infra.errors import ConfigError, format_path
+from infra.errors import ConfigError
 from infra.stack.files import load_stack_file
-from infra.stack.profiles import deep_merge, defaults_for
 from infra.stack.reference import render as render_config_docs
 from infra.stack.schema import stack_file_schema
-from infra.stack.validation import leaf_paths, validate_stack_file
+from infra.stack.validation import effective_config, validate_stack_file
 
 app = typer.Typer(help="The stack configuration: schema, checks, effective values.")
 
@@ -61,23 +60,14 @@ def config_check(
 @reports_errors
 def config_show(stack: Annotated[str, typer.Argument(help="Stack name.")]) -> None:
     """Print the effective configuration of a stack and where each value comes from."""
-    project = current_project()
-    stack_file = load_stack_file(project, stack)
-    raw = stack_file.namespace()
-    deployment = validate_stack_file(stack_file)
-    environment = deployment.config.environment
-    merged = deep_merge(defaults_for(environment), raw)
-    from_file = set(leaf_paths(raw))
+    stack_file = load_stack_file(current_project(), stack)
+    environment = validate_stack_file(stack_file).config.environment
     table = Table(title=f"{stack} ({environment})", title_justify="left")
     table.add_column("key")
     table.add_column("value", overflow="fold")
     table.add_column("from")
-    for path in leaf_paths(merged):
-        value: Any = merged
-        for part in path:
-            value = value[part]
-        origin = "stack file" if path in from_file else f"{environment} profile"
-        table.add_row(format_path(path), json.dumps(value), origin)
+    for key, (value, origin) in effective_config(stack_file).items():
+        table.add_row(key, json.dumps(value), origin)
     out.print(table)
 
 

@@ -16,10 +16,10 @@ from infra.cli.ops import preflight_passes
 from infra.errors import UkdacError
 from infra.ops.cleanup import delete_leftovers, find_leftovers
 from infra.ops.cloud import CloudError, connect
-from infra.ops.footprint import footprint
 from infra.ops.pulumi_cli import PulumiCliMissing, destroy, require_cli, up
 from infra.ops.sandbox import SandboxError, check_name, create, list_sandboxes, stack_name
 from infra.plan.engine import plan_stack
+from infra.plan.footprint import footprint
 
 app = typer.Typer(help="Per-developer sandboxes: create, list, destroy, reap.")
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from infra.ops.cloud import Cloud
-from infra.ops.footprint import Footprint
+from infra.plan.footprint import Footprint
 from infra.plan.model import Plan
 
 # Ports Neutron makes itself on a network the stack holds (counted in the footprint too).

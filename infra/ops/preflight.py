@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.ops.cloud import Cloud, CloudError
-from infra.ops.footprint import footprint
 from infra.ops.holdings import holdings
+from infra.plan.footprint import footprint
 from infra.plan.model import Plan
 from infra.stack.deployment import Deployment
 

@@ -30,9 +30,10 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.errors import UkdacError
 from infra.plan import fakes
-from infra.plan.model import UNKNOWN, Plan, PlannedInvoke, PlannedResource
+from infra.plan.model import UNKNOWN, ConfigEntry, Plan, PlannedInvoke, PlannedResource
+from infra.plan.redact import redact
 from infra.stack.files import Project, StackFile, load_stack_file
-from infra.stack.validation import validate_stack_file
+from infra.stack.validation import effective_config, validate_stack_file
 
 _SIG = rpc._special_sig_key
 _SECRET = rpc._special_secret_sig
@@ -74,6 +75,31 @@ def render_value(value: Any, show_secrets: bool) -> Any:
     if value == rpc.UNKNOWN:
         return UNKNOWN
     return _number(value)
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def secret_text(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Secret multi-line strings in a wire value, by path, redacted line by line."""
+    found: dict[str, list[str]] = {}
+    if isinstance(value, dict):
+        if value.get(_SIG) == _SECRET:
+            inner = value.get("value")
+            if isinstance(inner, str) and "\n" in inner:
+                found[path] = redact(inner)
+            else:
+                found.update(secret_text(inner, path))
+        elif value.get(_SIG) is None:
+            for key, item in value.items():
+                found.update(secret_text(item, _join(path, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(secret_text(item, _join(path, index)))
+    return found
 
 
 def _struct(message: Any) -> dict[str, Any]:
@@ -183,6 +209,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             },
             options=_options(request),
             inputs=render_value(wire, self.show_secrets),
+            secret_text={} if self.show_secrets else secret_text(wire),
         )
         with self._lock:
             if urn in self.records:
@@ -367,4 +394,9 @@ def plan_stack(project: Project, stack: str, show_secrets: bool = False) -> Plan
     """Read and validate a stack file, then plan it: config errors come before any resource."""
     stack_file = load_stack_file(project, stack)
     validate_stack_file(stack_file)
-    return run_program(stack_file, show_secrets=show_secrets)
+    plan = run_program(stack_file, show_secrets=show_secrets)
+    config = {
+        key: ConfigEntry(value=value, source=source)
+        for key, (value, source) in effective_config(stack_file).items()
+    }
+    return plan.model_copy(update={"config": config})

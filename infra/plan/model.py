@@ -37,6 +37,11 @@ class PlannedResource(_Model):
     property_dependencies: dict[str, list[str]] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     inputs: dict[str, Any] = Field(default_factory=dict)
+    secret_text: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Masked secret inputs that are text, by input path: their lines with "
+        "secret material masked (infra/plan/redact.py), so diffs can show what changed.",
+    )
 
 
 class PlannedInvoke(_Model):
@@ -45,6 +50,13 @@ class PlannedInvoke(_Model):
     token: str
     args: dict[str, Any]
     provider: str | None = None
+
+
+class ConfigEntry(_Model):
+    """One effective config value of the stack and where it was set."""
+
+    value: Any
+    source: str = Field(description="`stack file` or `<environment> profile`.")
 
 
 class Plan(_Model):
@@ -57,6 +69,9 @@ class Plan(_Model):
     outputs: dict[str, Any] = Field(default_factory=dict)
     invokes: list[PlannedInvoke] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    config: dict[str, ConfigEntry] = Field(
+        default_factory=dict, description="The effective config, `ukdac:key.path` -> value."
+    )
 
     @property
     def stack_urn(self) -> str:

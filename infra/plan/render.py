@@ -12,8 +12,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from infra.plan.diff import ABSENT, Change, StackDiff
+from infra.plan.diff import ABSENT, Change, ResourceDiff, SecretText, StackDiff, hazards
+from infra.plan.footprint import Footprint
 from infra.plan.model import Plan, PlannedResource
+from infra.stack.profiles import FLAVORS
 
 COMMENT_MARKER = "<!-- ukdac-plan-diff -->"
 _FLAGS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "customTimeouts")
@@ -28,18 +30,22 @@ def short(value: Any, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _lines(value: Any) -> list[str] | None:
+    if isinstance(value, SecretText):
+        return list(value.lines)
+    if isinstance(value, str) and "\n" in value:
+        return value.splitlines()
+    return None
+
+
 def _is_text_block(change: Change) -> bool:
-    return any(isinstance(v, str) and "\n" in v for v in (change.before, change.after))
+    return _lines(change.before) is not None or _lines(change.after) is not None
 
 
 def _text_diff(change: Change) -> list[str]:
-    before = change.before if isinstance(change.before, str) else ""
-    after = change.after if isinstance(change.after, str) else ""
-    return list(
-        difflib.unified_diff(
-            before.splitlines(), after.splitlines(), "base", "head", n=2, lineterm=""
-        )
-    )[2:]
+    before = _lines(change.before) or []
+    after = _lines(change.after) or []
+    return list(difflib.unified_diff(before, after, "base", "head", n=2, lineterm=""))[2:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,22 +121,98 @@ def summary(diff: StackDiff) -> str:
     if diff.empty:
         return "no changes"
     text = (
-        f"{len(diff.added)} to add, {len(diff.changed)} to change, "
-        f"{len(diff.removed)} to remove, {len(diff.outputs)} output(s) changed"
+        f"{len(diff.added)} to create, {len(diff.updated)} to update, "
+        f"{len(diff.replaced)} to replace, {len(diff.removed)} to delete, "
+        f"{len(diff.outputs)} output(s) changed"
     )
     if diff.new_warnings:
         text += f", {len(diff.new_warnings)} new warning(s)"
     return text
 
 
+VERBS = {"add": "create", "update": "update", "replace": "replace", "remove": "delete"}
+_MARKS = {
+    "add": ("+", "green"),
+    "update": ("~", "yellow"),
+    "replace": ("+-", "magenta"),
+    "remove": ("-", "red"),
+}
+
+
+def operation(resource: ResourceDiff) -> str:
+    """`create`, `update`, `replace` (`delete, then replace` where so), `delete`."""
+    if resource.kind == "replace" and resource.delete_before_replace:
+        return "delete, then replace"
+    return VERBS[resource.kind]
+
+
+def blast_radius(diff: StackDiff) -> list[tuple[ResourceDiff, tuple[str, ...]]]:
+    """What is replaced or deleted, with why it matters; the dangerous ones first."""
+    gone = [r for r in diff.resources if r.kind in ("replace", "remove")]
+    ranked = [(r, hazards(r)) for r in gone]
+    return sorted(ranked, key=lambda item: (not item[1], item[0].urn))
+
+
+def flagged(diff: StackDiff) -> bool:
+    """Whether a stack's change replaces or deletes anything protected, stateful or a control
+    plane."""
+    return any(reasons for _, reasons in blast_radius(diff))
+
+
+def footprint_delta(diff: StackDiff) -> list[tuple[str, int, int]]:
+    """(what, before, after) for each footprint figure that changes."""
+    before = diff.footprint_before or Footprint()
+    after = diff.footprint_after or Footprint()
+    rows = [
+        ("instances", before.instances, after.instances),
+        ("volumes", before.volumes, after.volumes),
+        ("volume GB", before.gigabytes, after.gigabytes),
+        ("floating IPs", before.floating_ips, after.floating_ips),
+        ("ports", before.ports, after.ports),
+    ]
+    sizes = (before.size(FLAVORS), after.size(FLAVORS))
+    if sizes[0] is not None and sizes[1] is not None:
+        rows.insert(1, ("vCPU", sizes[0][0], sizes[1][0]))
+        rows.insert(2, ("RAM GiB", sizes[0][1] // 1024, sizes[1][1] // 1024))
+    return [row for row in rows if row[1] != row[2]]
+
+
+def _delta_text(rows: list[tuple[str, int, int]]) -> str:
+    return ", ".join(f"{what} {a} → {b} ({b - a:+d})" for what, a, b in rows)
+
+
 def render_diff(diffs: Iterable[StackDiff]) -> RenderableType:
     parts: list[RenderableType] = []
     for diff in diffs:
         parts.append(Text(f"{diff.stack}: {summary(diff)}", style="bold"))
-        marks = {"add": ("+", "green"), "remove": ("-", "red"), "change": ("~", "yellow")}
+        radius = blast_radius(diff)
+        if radius:
+            parts.append(Text("  replaced or deleted:", style="bold red"))
+            for resource, reasons in radius:
+                note = f" ({'; '.join(reasons)})" if reasons else ""
+                parts.append(
+                    Text(
+                        f"    {operation(resource)} {resource.type}  {resource.name}{note}",
+                        style="bold red" if reasons else "red",
+                    )
+                )
+        if diff.config:
+            parts.append(Text("  config:", style="bold"))
+            for c in diff.config:
+                parts.append(
+                    Text(
+                        f"    {c.key}: {short(c.before)} -> {short(c.after)}"
+                        f" ({c.after_source or c.before_source})"
+                    )
+                )
+        delta = footprint_delta(diff)
+        if delta:
+            parts.append(Text(f"  footprint: {_delta_text(delta)}", style="bold"))
         for resource in diff.resources:
-            mark, style = marks[resource.kind]
+            mark, style = _MARKS[resource.kind]
             parts.append(Text(f"  {mark} {resource.type}  {resource.name}", style=style))
+            for reason in resource.replace_because:
+                parts.append(Text(f"      replaced because {reason} changed", style="magenta"))
             for change in resource.changes:
                 parts.extend(_change_lines(change, "      "))
         if diff.outputs:
@@ -157,45 +239,114 @@ def _code(value: Any) -> str:
     return f"`{text}`"
 
 
-def markdown(diffs: list[StackDiff], title: str = "ukdac plan diff") -> str:
-    """A pull-request comment body: a summary table, then one folded section per stack."""
-    lines = [COMMENT_MARKER, f"## {title}", ""]
-    lines += [
-        "| stack | added | changed | removed | outputs changed |",
-        "|---|---:|---:|---:|---:|",
+# GitHub refuses comment bodies over 65,536 characters; keep room for the footer.
+COMMENT_LIMIT = 65_536
+_BUDGET = COMMENT_LIMIT - 2_000
+
+
+def markdown(
+    diffs: list[StackDiff],
+    title: str = "ukdac plan diff",
+    full_report: str = "the `plan-diff` workflow artifact",
+) -> str:
+    """A pull-request comment: a summary table, then per stack what is replaced or deleted
+    (in bold), the config keys that changed, the footprint delta, and the details folded.
+    Details are cut, largest first, when the comment would exceed GitHub's limit."""
+    head = [COMMENT_MARKER, f"## {title}", ""]
+    head += [
+        "| stack | | create | update | replace | delete | outputs | footprint |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for d in diffs:
-        lines.append(
-            f"| `{d.stack}` | {len(d.added)} | {len(d.changed)} | {len(d.removed)} "
-            f"| {len(d.outputs)} |"
+        mark = "⚠️" if flagged(d) else ""
+        head.append(
+            f"| `{d.stack}` | {mark} | {len(d.added)} | {len(d.updated)} | {len(d.replaced)} "
+            f"| {len(d.removed)} | {len(d.outputs)} | {_delta_text(footprint_delta(d)) or 'none'} |"
         )
-    lines.append("")
+    head.append("")
     for heading, attribute in (
         ("New warnings", "new_warnings"),
         ("Warnings resolved", "resolved_warnings"),
     ):
         found = [(d.stack, w) for d in diffs for w in getattr(d, attribute)]
         if found:
-            lines += [f"**{heading}**", "", *(f"- `{stack}`: {w}" for stack, w in found), ""]
-    for d in diffs:
-        if d.empty:
-            lines += [f"**`{d.stack}`**: no changes.", ""]
+            head += [f"**{heading}**", "", *(f"- `{stack}`: {w}" for stack, w in found), ""]
+    sections = [(_overview(d), _details(d)) for d in diffs]
+    footer = ["_Offline plan (no cloud credentials); secrets are masked._"]
+    size = len("\n".join(head + footer)) + sum(
+        len("\n".join(o)) + len("\n".join(x)) + 2 for o, x in sections
+    )
+    cut = set()
+    for index in sorted(range(len(sections)), key=lambda i: -len("\n".join(sections[i][1]))):
+        if size <= _BUDGET:
+            break
+        size -= len("\n".join(sections[index][1]))
+        cut.add(index)
+    body = list(head)
+    for index, (overview, details) in enumerate(sections):
+        body += overview
+        if index in cut:
+            body += [f"_Details cut to fit GitHub's comment limit: see {full_report}._", ""]
+        else:
+            body += details
+    if cut:
+        footer.insert(0, f"_Some details were cut; the whole diff is in {full_report}._")
+    return "\n".join(body + footer) + "\n"
+
+
+def _overview(d: StackDiff) -> list[str]:
+    if d.empty:
+        return [f"### `{d.stack}`: no changes", ""]
+    lines = [f"### `{d.stack}`: {summary(d)}", ""]
+    radius = blast_radius(d)
+    if radius:
+        lines += ["**Replaced or deleted**", ""]
+        for resource, reasons in radius:
+            why = f" — ⚠️ {'; '.join(reasons)}" if reasons else ""
+            lines.append(f"- **{operation(resource)}** `{resource.type}` **{resource.name}**{why}")
+        lines.append("")
+    elif d.resources:
+        lines += ["Nothing is replaced or deleted.", ""]
+    if d.config:
+        lines += ["**Configuration**", ""]
+        for c in d.config:
+            source = c.after_source or c.before_source
+            moved = (
+                f"; was {c.before_source}"
+                if c.before_source and c.after_source and c.before_source != c.after_source
+                else ""
+            )
+            lines.append(f"- `{c.key}`: {_code(c.before)} → {_code(c.after)} ({source}{moved})")
+        lines.append("")
+    delta = footprint_delta(d)
+    if delta:
+        lines += [f"**Footprint**: {_delta_text(delta)}", ""]
+    return lines
+
+
+def _details(d: StackDiff) -> list[str]:
+    if d.empty or not (d.resources or d.outputs):
+        return []
+    lines = [f"<details><summary>{len(d.resources)} resource change(s)</summary>", ""]
+    for kind, heading in (
+        ("replace", "Replaced"),
+        ("remove", "Deleted"),
+        ("add", "Created"),
+        ("update", "Updated in place"),
+    ):
+        items = d.of_kind(kind)
+        if not items:
             continue
-        lines += [f"<details><summary><b>{d.stack}</b>: {summary(d)}</summary>", ""]
-        for kind, heading in (("add", "Added"), ("remove", "Removed"), ("change", "Changed")):
-            items = d.of_kind(kind)
-            if not items:
-                continue
-            lines += [f"**{heading}**", ""]
-            for resource in items:
-                lines.append(f"- `{resource.type}` **{resource.name}**")
-                lines += _markdown_changes(resource.changes)
-            lines.append("")
-        if d.outputs:
-            lines += ["**Stack outputs**", "", *_markdown_changes(d.outputs, "- "), ""]
-        lines += ["</details>", ""]
-    lines.append("_Offline plan (no cloud credentials); secrets are masked._")
-    return "\n".join(lines) + "\n"
+        lines += [f"**{heading}**", ""]
+        for resource in items:
+            lines.append(f"- `{resource.type}` **{resource.name}** ({operation(resource)})")
+            lines += [f"  - replaced because `{r}` changed" for r in resource.replace_because]
+            lines += _markdown_changes(resource.changes)
+        lines.append("")
+    if d.outputs:
+        lines += ["**Stack outputs**", "", *_markdown_changes(d.outputs, "- "), ""]
+    lines += ["</details>", ""]
+    return lines
 
 
 def _markdown_changes(changes: Iterable[Change], bullet: str = "  - ") -> list[str]:

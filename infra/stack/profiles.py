@@ -15,6 +15,25 @@ from typing import Any
 from infra.stack.model import Environment
 from infra.versions import pinned
 
+
+@dataclass(frozen=True)
+class Flavor:
+    """A Nova flavor's size, for footprints (vCPU and RAM a change adds or frees)."""
+
+    vcpus: int
+    ram_mib: int
+
+
+# Somerville's flavors as the stacks use them. The m1 sizes are OpenStack's defaults
+# (m1.2xlarge doubling m1.xlarge); preflight and `sandbox list --flavors` ask the cloud.
+FLAVORS: dict[str, Flavor] = {
+    "m1.small": Flavor(1, 2048),
+    "m1.medium": Flavor(2, 4096),
+    "m1.large": Flavor(4, 8192),
+    "m1.xlarge": Flavor(8, 16384),
+    "m1.2xlarge": Flavor(16, 32768),
+}
+
 # Shared by every environment on Somerville.
 SITE: dict[str, Any] = {
     "cloud": {

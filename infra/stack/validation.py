@@ -222,3 +222,26 @@ def _attribute(problem: Problem, file_paths: set[Path], environment: str) -> Pro
     if not _from_file(problem.path, file_paths):
         problem = replace(problem, from_profile=environment)
     return problem
+
+
+def effective_config(stack_file: StackFile) -> dict[str, tuple[Any, str]]:
+    """Every leaf of a stack's effective config: `ukdac:key.path` -> (value, where it is set).
+
+    Where is `stack file` or `<environment> profile`; secret values read `[secret]`.
+    """
+    raw = stack_file.namespace()
+    environment = raw.get("environment")
+    merged = deep_merge(defaults_for(environment), raw) if environment in ENVIRONMENTS else raw
+    from_file = set(leaf_paths(raw))
+    secure = set(stack_file.secure_paths)
+    namespace = stack_file.project.name
+    found: dict[str, tuple[Any, str]] = {}
+    for path in leaf_paths(merged):
+        value: Any = merged
+        for part in path:
+            value = value[part]
+        if _from_file(path, secure):
+            value = "[secret]"
+        origin = "stack file" if path in from_file else f"{environment} profile"
+        found[format_path(path, namespace)] = (value, origin)
+    return found

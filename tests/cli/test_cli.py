@@ -108,7 +108,9 @@ def test_diff_shows_changed_inputs(make_project: MakeProject, tmp_path: Path) ->
     base, head = _plans(make_project, tmp_path)
     code, out, _ = ukdac(ROOT, "diff", str(base), str(head))
     assert code == 0
-    assert "~ openstack:networking/subnet:Subnet  network-subnet" in out
+    # A subnet's cidr is ForceNew in the provider: the subnet is replaced, not updated.
+    assert "+- openstack:networking/subnet:Subnet  network-subnet" in out
+    assert "replaced because inputs.cidr changed" in out
     assert "inputs.cidr: 10.10.0.0/24 -> 10.11.0.0/24" in out
     assert "~ pulumi:providers:openstack  openstack" in out
     assert "inputs.cloud: somerville-ukdac-dev -> other" in out
@@ -119,9 +121,17 @@ def test_diff_markdown_is_a_pr_comment(make_project: MakeProject, tmp_path: Path
     code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
     assert code == 0
     assert out.startswith(COMMENT_MARKER)
-    # Nothing added or removed; the changed count is the second column.
-    assert re.search(r"^\| `ukdac-dev` \| 0 \| [1-9][0-9]* \| 0 \| [0-9]+ \|$", out, re.M)
-    assert "- `openstack:networking/subnet:Subnet` **network-subnet**" in out
+    # Nothing created or deleted; the provider is updated, the subnet and what sits on it
+    # replaced; the control plane among them, so the stack is flagged.
+    row = re.search(
+        r"^\| `ukdac-dev` \| ⚠️ \| 0 \| ([1-9][0-9]*) \| ([1-9][0-9]*) \| 0 \| [0-9]+ \| none \|$",
+        out,
+        re.M,
+    )
+    assert row, out[:600]
+    assert "- **replace** `openstack:networking/subnet:Subnet` **network-subnet**" in out
+    assert "**cluster-control-plane-0** — ⚠️ a control plane" in out
+    assert "- `ukdac:network.nodeCidr`: `10.10.0.0/24` → `10.11.0.0/24` (stack file; was" in out
     assert "- `inputs.cidr`: `10.10.0.0/24` → `10.11.0.0/24`" in out
     # The control plane's fixed address moves with the subnet: the port shows it.
     assert "`inputs.fixedIps[0].ipAddress`: `10.10.0.10` → `10.11.0.10`" in out
@@ -147,9 +157,9 @@ def test_diff_with_base_ref_plans_the_base_from_git(tmp_path: Path) -> None:
         repo, "diff", "--base-ref", "HEAD", "--markdown", "ukdac-dev", "ukdac-prod"
     )
     assert code == 0, err
-    assert "| `ukdac-dev` | 0 | 1 | 0 | 0 |" in out
+    assert "| `ukdac-dev` |  | 0 | 1 | 0 | 0 |" in out
     assert "`inputs.cloud`: `somerville-ukdac-dev` → `somerville-dev2`" in out
-    assert "**`ukdac-prod`**: no changes." in out
+    assert "### `ukdac-prod`: no changes" in out
 
 
 def test_diff_keeps_secrets_masked(tmp_path: Path) -> None:
@@ -251,21 +261,23 @@ def test_markdown_diff_lists_added_removed_and_changed_for_a_reviewer(tmp_path: 
     )
     code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
     assert code == 0
-    assert "| `ukdac-dev` | 1 | 1 | 1 | 1 |" in out  # added, changed, removed, outputs changed
+    # created, updated, replaced, deleted, outputs changed; a port deleted is no hazard
+    assert "| `ukdac-dev` |  | 1 | 1 | 0 | 1 | 1 | none |" in out
+    assert "- **delete** `openstack:networking/port:Port` **gone**\n" in out
     added, removed, changed = (
-        out.index("**Added**"),
-        out.index("**Removed**"),
-        out.index("**Changed**"),
+        out.index("**Created**"),
+        out.index("**Deleted**"),
+        out.index("**Updated in place**"),
     )
     assert (
-        out.index("**new**") > added
-        and out.index("**gone**") > removed
-        and out.index("**changed**") > changed
+        out.rindex("**new**") > added
+        and out.rindex("**gone**") > removed
+        and out.rindex("**changed**") > changed
     )
     assert "**kept**" not in out
     assert "- `inputs.adminStateUp`: `true` → `false`" in out
     assert "- `kubeconfig`: `[secret:11112222]` → `[secret:33334444]`" in out
-    assert "1 to add, 1 to change, 1 to remove, 1 output(s) changed" in out
+    assert "1 to create, 1 to update, 0 to replace, 1 to delete, 1 output(s) changed" in out
 
 
 def test_diff_reports_warnings_a_change_brings_or_clears_but_not_standing_ones(

@@ -7,9 +7,11 @@ whatever the size of the stack, and sandbox listings need no cloud at all.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from infra.plan.model import Plan
+from infra.stack.profiles import Flavor
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,14 @@ class Footprint:
     @property
     def instances(self) -> int:
         return sum(self.flavors.values())
+
+    def size(self, flavors: Mapping[str, Flavor]) -> tuple[int, int] | None:
+        """vCPU and RAM (MiB) of the instances; None if a flavor's size is not known."""
+        if any(name not in flavors for name in self.flavors):
+            return None
+        vcpus = sum(flavors[name].vcpus * count for name, count in self.flavors.items())
+        ram = sum(flavors[name].ram_mib * count for name, count in self.flavors.items())
+        return vcpus, ram
 
 
 def footprint(plan: Plan) -> Footprint:
