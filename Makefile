@@ -24,13 +24,13 @@ plan: $(STAMP)
 	$(BIN)/ukdac plan $(STACK)
 
 lint: $(STAMP)
-	$(BIN)/ruff check $(SRC) policies tests bench
-	$(BIN)/ruff format --check $(SRC) policies tests bench
+	$(BIN)/ruff check $(SRC) policies tests bench tools
+	$(BIN)/ruff format --check $(SRC) policies tests bench tools
 	$(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows
 
 typecheck: $(STAMP)
-	$(BIN)/mypy $(SRC) policies
+	$(BIN)/mypy $(SRC) policies tools
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not cloud and not upstream"

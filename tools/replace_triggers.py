@@ -5,8 +5,9 @@ pulumi-openstack bridges terraform-provider-openstack: an input whose Terraform 
 the provider's Go sources and writes, per Pulumi type token ukdac uses, the top-level input
 names that force a replacement. Run from the repository root:
 
-    go mod download -json github.com/terraform-provider-openstack/terraform-provider-openstack/v3@v3.4.0
-    python tools/replace_triggers.py <Dir from that output>
+    module=github.com/terraform-provider-openstack/terraform-provider-openstack/v3
+    go mod download -json $module@v3.4.0     # prints the module's Dir
+    python tools/replace_triggers.py <that Dir>
 
 Pulumi's input names come from the provider schema in tests/data (the bridge renames some
 Terraform attributes, e.g. pluralises `network` to `networks`).

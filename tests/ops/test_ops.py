@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from infra.cli.app import app
 from infra.ops.cloud import Cloud, CloudError, explain
-from infra.plan.footprint import footprint
 from infra.ops.sandbox import POOL, SandboxError, allocate_cidr, check_name, create, list_sandboxes
 from infra.plan.engine import plan_stack
+from infra.plan.footprint import footprint
 from infra.stack.files import Project, load_stack_file
 from infra.stack.validation import validate, validate_stack_file
 from tests.support.stacks import ROOT
