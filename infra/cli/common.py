@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -53,3 +55,19 @@ def stack_names(project: Project, stacks: list[str] | None, every: bool) -> list
 def deployment(stack: str) -> Deployment:
     """The validated deployment of a stack of the project in the working directory."""
     return validate_stack_file(load_stack_file(current_project(), stack))
+
+
+@contextmanager
+def progress(message: str, console: Console = err, after: float = 1.0) -> Iterator[None]:
+    """A spinner on a terminal once the work has taken longer than `after` seconds."""
+    if not console.is_terminal:
+        yield
+        return
+    status = console.status(message)
+    timer = threading.Timer(after, status.start)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        status.stop()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from infra.cli.common import current_project, deployment, err, out, reports_errors
+from infra.cli.common import current_project, deployment, err, out, progress, reports_errors
 from infra.errors import UkdacError
 from infra.ops.cleanup import delete_leftovers, find_leftovers
 from infra.ops.cloud import connect
@@ -21,7 +21,8 @@ def preflight_passes(stack: str) -> bool:
     d = deployment(stack)
     plan = plan_stack(project, stack)
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
-    checks = run_preflight(cloud, d, plan)
+    with progress(f"preflight {stack}: asking cloud '{cloud.name}'"):
+        checks = run_preflight(cloud, d, plan)
     table = Table(title=f"preflight {stack} on cloud '{cloud.name}'", title_justify="left")
     for column in ("check", "need", "available", "verdict"):
         table.add_column(column)
@@ -54,7 +55,8 @@ def cleanup(
     if d.config.environment == "prod" and not force_prod:
         raise UkdacError(f"{stack} is prod: cleanup refuses without --force-prod")
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
-    leftovers = find_leftovers(cloud, d.names.cluster)
+    with progress(f"looking for what Kubernetes left in {stack}"):
+        leftovers = find_leftovers(cloud, d.names.cluster)
     table = Table(title=f"left by Kubernetes in {stack}", title_justify="left")
     for column in ("kind", "name", "id", "why it belongs to the stack"):
         table.add_column(column)

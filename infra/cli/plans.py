@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,12 +10,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from infra.cli.common import current_project, out, reports_errors, stack_names
+from infra.cli.common import current_project, out, progress, reports_errors, stack_names
 from infra.errors import UkdacError
 from infra.plan.diff import StackDiff, diff_plans
 from infra.plan.engine import plan_stack
 from infra.plan.model import Plan
-from infra.plan.render import markdown, render_diff, render_plan
+from infra.plan.render import diff_document, markdown, render_diff, render_plan
 from infra.plan.worktree import checkout, plan_tree, stacks_at
 
 
@@ -39,7 +40,8 @@ def plan(
     if json_file and len(names) != 1:
         raise UkdacError("--json takes one stack; use --json-dir for several")
     for name in names:
-        result = plan_stack(project, name, show_secrets=show_secrets)
+        with progress(f"planning {name}"):
+            result = plan_stack(project, name, show_secrets=show_secrets)
         if json_file:
             result.write(json_file)
         if json_dir:
@@ -71,6 +73,9 @@ def diff(
     as_markdown: Annotated[
         bool, typer.Option("--markdown", help="Print a pull-request comment body.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON: per stack, each resource's operation.")
+    ] = False,
     output: Annotated[Path | None, typer.Option(help="Write the result to this file.")] = None,
 ) -> None:
     """Show what changes between two plans: added, removed and changed resources."""
@@ -86,7 +91,15 @@ def diff(
         if not args or len(args) != 2:
             raise UkdacError("give BASE.json HEAD.json, or stack names with --base-ref REF")
         diffs = [diff_plans(_read_plan(Path(args[0])), _read_plan(Path(args[1])))]
-    if as_markdown:
+    if as_markdown and as_json:
+        raise UkdacError("give --markdown or --json, not both")
+    if as_json:
+        text = json.dumps(diff_document(diffs), indent=2, default=str) + "\n"
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    elif as_markdown:
         text = markdown(diffs)
         if output:
             output.write_text(text, encoding="utf-8")

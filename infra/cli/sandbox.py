@@ -20,6 +20,7 @@ from infra.ops.pulumi_cli import PulumiCliMissing, destroy, require_cli, up
 from infra.ops.sandbox import SandboxError, check_name, create, list_sandboxes, stack_name
 from infra.plan.engine import plan_stack
 from infra.plan.footprint import footprint
+from infra.stack.profiles import FLAVORS, Flavor
 
 app = typer.Typer(help="Per-developer sandboxes: create, list, destroy, reap.")
 
@@ -78,38 +79,37 @@ def sandbox_list(
         bool, typer.Option("--flavors", help="Ask the cloud for flavor sizes (vCPU, RAM).")
     ] = False,
 ) -> None:
-    """Every sandbox with its owner, expiry and footprint."""
+    """Every sandbox with its owner, expiry and footprint (vCPU and RAM from the site's
+    flavor table, or from the cloud with --flavors)."""
     project = current_project()
     today = date.today()
-    sizes: dict[str, tuple[int, int]] = {}
+    sizes = dict(FLAVORS)
     sandboxes = list_sandboxes(project)
     if cloud_sizes and sandboxes:
         d = deployment(sandboxes[0].stack)
         cloud = connect(d.config.cloud.name, d.config.cloud.region)
         flavors = cloud.call(lambda: list(cloud.connection.compute.flavors(details=True)))
-        sizes = {f.name: (int(f.vcpus), int(f.ram)) for f in flavors}
+        sizes = {f.name: Flavor(int(f.vcpus), int(f.ram)) for f in flavors}
     table = Table(title="sandboxes", title_justify="left")
     for column in ("name", "owner", "expires", "servers", "vCPU", "RAM (GB)", "volumes", "FIPs"):
         table.add_column(column)
     for sandbox in sandboxes:
         need = footprint(plan_stack(project, sandbox.stack))
-        known = all(f in sizes for f in need.flavors)
-        vcpu = sum(sizes[f][0] * n for f, n in need.flavors.items()) if known else None
-        ram = sum(sizes[f][1] * n for f, n in need.flavors.items()) / 1024 if known else None
+        size = need.size(sizes)
         expires = f"{sandbox.expires}" + (" [red](expired)[/red]" if sandbox.expired(today) else "")
         table.add_row(
             sandbox.name,
             sandbox.owner,
             expires,
             ", ".join(f"{n}x {f}" for f, n in sorted(need.flavors.items())),
-            "?" if vcpu is None else str(vcpu),
-            "?" if ram is None else f"{ram:g}",
+            "?" if size is None else str(size[0]),
+            "?" if size is None else f"{size[1] / 1024:g}",
             str(need.volumes),
             str(need.floating_ips),
         )
     out.print(table)
     if not cloud_sizes:
-        out.print("vCPU and RAM need the flavors' sizes: --flavors asks the cloud")
+        out.print("vCPU and RAM from the site's flavor table; --flavors asks the cloud")
 
 
 def _destroy(name: str) -> None:

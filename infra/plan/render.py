@@ -239,6 +239,8 @@ def _code(value: Any) -> str:
     return f"`{text}`"
 
 
+# Every hazard is listed; routine replacements and deletions up to this many per stack.
+ROUTINE_LISTED = 20
 # GitHub refuses comment bodies over 65,536 characters; keep room for the footer.
 COMMENT_LIMIT = 65_536
 _BUDGET = COMMENT_LIMIT - 2_000
@@ -291,7 +293,11 @@ def markdown(
             body += details
     if cut:
         footer.insert(0, f"_Some details were cut; the whole diff is in {full_report}._")
-    return "\n".join(body + footer) + "\n"
+    text = "\n".join(body + footer) + "\n"
+    if len(text) > _BUDGET:  # overviews alone too long: keep the head of the comment
+        note = f"\n\n_Cut to fit GitHub's comment limit: the whole diff is in {full_report}._\n"
+        text = text[: _BUDGET - len(note)].rsplit("\n", 1)[0] + note
+    return text
 
 
 def _overview(d: StackDiff) -> list[str]:
@@ -301,9 +307,15 @@ def _overview(d: StackDiff) -> list[str]:
     radius = blast_radius(d)
     if radius:
         lines += ["**Replaced or deleted**", ""]
+        routine = 0
         for resource, reasons in radius:
+            routine += not reasons
+            if not reasons and routine > ROUTINE_LISTED:
+                continue
             why = f" — ⚠️ {'; '.join(reasons)}" if reasons else ""
             lines.append(f"- **{operation(resource)}** `{resource.type}` **{resource.name}**{why}")
+        if routine > ROUTINE_LISTED:
+            lines.append(f"- … and {routine - ROUTINE_LISTED} more (see the details)")
         lines.append("")
     elif d.resources:
         lines += ["Nothing is replaced or deleted.", ""]
@@ -358,3 +370,71 @@ def _markdown_changes(changes: Iterable[Change], bullet: str = "  - ") -> list[s
         else:
             lines.append(f"{bullet}`{change.path}`: {_code(change.before)} → {_code(change.after)}")
     return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# For machines
+# ---------------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if value is ABSENT:
+        return {"absent": True}
+    if isinstance(value, SecretText):
+        return {"secretTextLines": list(value.lines)}
+    return value
+
+
+def diff_document(diffs: Iterable[StackDiff]) -> list[dict[str, Any]]:
+    """The diffs as JSON data: per stack, every resource's operation, reasons and changes."""
+    document = []
+    for d in diffs:
+        document.append(
+            {
+                "stack": d.stack,
+                "baseExists": d.base_exists,
+                "headExists": d.head_exists,
+                "summary": {verb: len(d.of_kind(kind)) for kind, verb in VERBS.items()},
+                "flagged": flagged(d),
+                "config": [
+                    {
+                        "key": c.key,
+                        "before": _jsonable(c.before),
+                        "after": _jsonable(c.after),
+                        "beforeSource": c.before_source,
+                        "afterSource": c.after_source,
+                    }
+                    for c in d.config
+                ],
+                "footprint": [
+                    {"what": what, "before": a, "after": b} for what, a, b in footprint_delta(d)
+                ],
+                "resources": [
+                    {
+                        "operation": operation(r),
+                        "urn": r.urn,
+                        "type": r.type,
+                        "name": r.name,
+                        "replaceBecause": list(r.replace_because),
+                        "protected": r.protected,
+                        "hazards": list(hazards(r)),
+                        "changes": [
+                            {
+                                "path": c.path,
+                                "before": _jsonable(c.before),
+                                "after": _jsonable(c.after),
+                            }
+                            for c in r.changes
+                        ],
+                    }
+                    for r in d.resources
+                ],
+                "outputs": [
+                    {"path": c.path, "before": _jsonable(c.before), "after": _jsonable(c.after)}
+                    for c in d.outputs
+                ],
+                "newWarnings": list(d.new_warnings),
+                "resolvedWarnings": list(d.resolved_warnings),
+            }
+        )
+    return document

@@ -300,3 +300,42 @@ def test_diff_reports_warnings_a_change_brings_or_clears_but_not_standing_ones(
     same = plan("same", ["standing: image pinned by tag only"])
     code, out, _ = ukdac(ROOT, "diff", str(same), str(same), "--markdown")
     assert code == 0 and "no changes" in out and "warning" not in out.lower()
+
+
+def test_diff_json_gives_each_resources_operation(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    base, head = _plans(make_project, tmp_path)
+    code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--json")
+    assert code == 0
+    (stack,) = json.loads(out)
+    operations = {r["name"]: r["operation"] for r in stack["resources"]}
+    assert operations["network-subnet"] == "replace"
+    assert operations["openstack"] == "update"
+    (subnet,) = [r for r in stack["resources"] if r["name"] == "network-subnet"]
+    assert subnet["replaceBecause"] == ["inputs.cidr"]
+    assert stack["summary"]["replace"] == sum(1 for op in operations.values() if op == "replace")
+    assert stack["flagged"] is True
+    code, _, err = ukdac(ROOT, "diff", str(base), str(head), "--json", "--markdown")
+    assert code != 0 and "not both" in err
+
+
+def test_progress_shows_only_when_work_takes_longer_than_a_second() -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from infra.cli.common import progress
+
+    quick, slow = io.StringIO(), io.StringIO()
+    with progress("planning quick", Console(file=quick, force_terminal=True), after=0.3):
+        pass
+    with progress("planning slow", Console(file=slow, force_terminal=True), after=0.3):
+        time.sleep(0.6)
+    assert "planning quick" not in quick.getvalue()
+    assert "planning slow" in slow.getvalue()
+    piped = io.StringIO()
+    with progress("planning piped", Console(file=piped, force_terminal=False), after=0.0):
+        time.sleep(0.1)
+    assert piped.getvalue() == ""

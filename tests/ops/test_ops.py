@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -115,6 +116,8 @@ def test_cli_sandbox_create_list_reap(
     listed = runner.invoke(app, ["sandbox", "list"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0
     assert "jo@example.org" in listed.stdout and "m1.large" in listed.stdout
+    # vCPU and RAM from the site's flavor table (3 x m1.large = 4 vCPU, 8 GiB each).
+    assert re.search(r"3x m1\.large\W+12\W+24\W", listed.stdout), listed.stdout
     reaped = runner.invoke(app, ["sandbox", "reap"])
     assert reaped.exit_code == 0 and "no expired sandbox" in reaped.stdout
     bad = runner.invoke(app, ["sandbox", "create", "Bad_Name", "--public-key", str(key)])
