@@ -63,6 +63,9 @@ test-upstream: $(STAMP)
 engine:
 	tools/engine.sh
 
+bench-engine: $(STAMP)
+	$(BIN)/python bench/engine.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/plan.py
 

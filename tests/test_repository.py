@@ -59,7 +59,12 @@ def test_ci_runs_make_test() -> None:
 def test_preview_diffs_offline_and_comments_once_in_place() -> None:
     preview = (WORKFLOWS / "preview.yml").read_text()
     assert "ukdac diff --base-ref" in preview and "--markdown" in preview
-    assert "policyPacks: policies" in preview and "ukdac policy-config" in preview
+    # The real preview is one script, shared by the workflow and operators.
+    jobs = _workflow("preview.yml")["jobs"]["pulumi-preview"]["steps"]
+    assert any(step.get("run") == 'tools/preview.sh "${STACK}"' for step in jobs)
+    script = (ROOT / "tools" / "preview.sh").read_text()
+    assert "--policy-pack policies --policy-pack-config" in script
+    assert "ukdac policy-config" in script
     comment = (WORKFLOWS / "preview-comment.yml").read_text()
     assert f"const marker = '{COMMENT_MARKER}';" in comment
     assert "updateComment" in comment and "createComment" in comment
