@@ -12,12 +12,15 @@
 set -euo pipefail
 
 PULUMI_VERSION=v3.274.1   # CLI and engine (pkg/v3, sdk/v3 tagged per release)
-# Modules with no version tag: the proxy must serve the release commit's pseudo-version.
+# The language host and the providers, at the versions the Python SDKs are pinned to
+# (constraints.txt). The Go module proxy here refuses all four (403, "This module version is
+# not available"), by tag, pseudo-version or commit alike; the script says so per module.
 LANGUAGE_HOST=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+pin() { sed -n "s/^$1==//p" "$(dirname "$0")/../constraints.txt"; }
 PROVIDERS=(
-  "openstack github.com/pulumi/pulumi-openstack/provider/v5"
-  "tls github.com/pulumi/pulumi-tls/provider/v5"
-  "random github.com/pulumi/pulumi-random/provider/v4"
+  "openstack github.com/pulumi/pulumi-openstack/provider/v5 $(pin pulumi_openstack)"
+  "tls github.com/pulumi/pulumi-tls/provider/v5 $(pin pulumi_tls)"
+  "random github.com/pulumi/pulumi-random/provider/v4 $(pin pulumi_random)"
 )
 
 home=${UKDAC_ENGINE_HOME:-$HOME/.cache/ukdac/engine}
@@ -71,24 +74,24 @@ timed() {  # name, function: run it, report the outcome and its wall time
 
 build_language_host() {
   [ -x "$bin/pulumi-language-python" ] && return 0
-  echo "$LANGUAGE_HOST: the proxy must serve the $PULUMI_VERSION release commit" >&2
-  download "$LANGUAGE_HOST@latest" >/dev/null || return 1
-  return 1  # served: pin the release commit's pseudo-version here before building it
+  download "$LANGUAGE_HOST@$PULUMI_VERSION" >/dev/null || return 1
+  echo "$LANGUAGE_HOST is served now: add its build here" >&2
+  return 1
 }
 
 build_provider() {
-  local name=$1 module=$2
+  local name=$1 module=$2 version=$3
   [ -x "$bin/pulumi-resource-$name" ] && return 0
-  echo "$module: needs the commit of the release the Python SDK pins" >&2
-  download "$module@latest" >/dev/null || return 1
+  download "$module@v$version" >/dev/null || return 1
+  echo "$module@v$version is served now: add its build here" >&2
   return 1
 }
 
 wanted cli && timed cli build_cli
 wanted language-host && timed language-host build_language_host
 for entry in "${PROVIDERS[@]}"; do
-  read -r name module <<<"$entry"
-  provider() { build_provider "$name" "$module"; }
+  read -r name module version <<<"$entry"
+  provider() { build_provider "$name" "$module" "$version"; }
   wanted "$name" && timed "pulumi-resource-$name" provider
 done
 
