@@ -13,6 +13,19 @@ from infra.stack.files import Project, load_project
 from tests.support.stacks import ROOT, project_file
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite tests/golden from the current plans (review the diff before committing).",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     return load_project(ROOT)

@@ -83,7 +83,7 @@ def test_releases_are_pinned_and_use_the_cluster_provider(stack: str, backend: s
     plan = planned(stack, backend)
     charts = releases(plan)
     expected = {"openstack-cinder-csi", "ingress-nginx", "cert-manager", "vault", "argo-cd"}
-    if backend == "kubeadm":
+    if backend.startswith("kubeadm"):
         expected.add("openstack-cloud-controller-manager")
     assert set(charts) == expected
     for name, release in charts.items():
@@ -133,6 +133,30 @@ def _manifest(resource: PlannedResource) -> dict[str, Any]:
     return {
         k: v for k, v in resource.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec")
     }
+
+
+# The metadata guard's policy: one per CNI, validated against that CNI's own schema.
+CNI_POLICY_SCHEMAS = {
+    "GlobalNetworkPolicy": "crds/projectcalico.org_globalnetworkpolicy_v3.json",
+    "CiliumClusterwideNetworkPolicy": "crds/cilium.io_ciliumclusterwidenetworkpolicy_v2.json",
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stack", STACKS)
+def test_metadata_guard_passes_its_cnis_schema(stack: str, backend: str) -> None:
+    plan = planned(stack, backend, show_secrets=True)
+    expected = (
+        "CiliumClusterwideNetworkPolicy" if backend.endswith("cilium") else ("GlobalNetworkPolicy")
+    )
+    found = {kind: custom_resources(plan, kind) for kind in CNI_POLICY_SCHEMAS}
+    assert {k for k, v in found.items() if v} == {expected}
+    schema = json.loads(schema_file(CNI_POLICY_SCHEMAS[expected]).read_text())
+    for resource in found[expected]:
+        errors = [
+            e.message for e in jsonschema.Draft7Validator(schema).iter_errors(_manifest(resource))
+        ]
+        assert errors == [], (resource.name, errors[:3])
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -397,7 +421,9 @@ def test_qserv_prefers_the_nodes_of_the_groups_carrying_the_ingest_label(
     key, _, value = cfg.qserv.ingest_node_label.partition("=")
     carriers = [g.name for g in cfg.cluster.node_groups if g.labels.get(key) == value]
     plan = planned(stack, backend, show_secrets=True)
-    if backend == "kubeadm":  # kubelet registers the configured labels (see the join config)
+    if backend.startswith(
+        "kubeadm"
+    ):  # kubelet registers the configured labels (see the join config)
         assert _qserv_preference(plan) == (key, [value])
         return
     # Magnum labels nodes only with their group's role: the node group resources say which.

@@ -30,7 +30,10 @@ DEV: dict[str, Any] = {
 STACKS = sorted(
     p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
 )
-BACKENDS = ("kubeadm", "magnum")
+# Every stack is planned in each variant, so every code path runs: the default kubeadm with
+# Calico, Magnum, and kubeadm with Cilium.
+BACKENDS = ("kubeadm", "magnum", "kubeadm-cilium")
+_VARIANT_CLUSTER = {"magnum": {"backend": "magnum"}, "kubeadm-cilium": {"cni": "cilium"}}
 
 
 def project_file(name: str = "ukdac") -> str:
@@ -55,23 +58,23 @@ def stack_document(raw: dict[str, Any], namespace: str = "ukdac") -> dict[str, A
 
 
 @cache
-def _magnum_root() -> Path:
-    """A copy of the stacks with `cluster.backend: magnum`, run by the same program."""
-    root = Path(tempfile.mkdtemp(prefix="ukdac-magnum-"))
+def _variant_root(variant: str) -> Path:
+    """A copy of the stacks with the variant's cluster settings, run by the same program."""
+    root = Path(tempfile.mkdtemp(prefix=f"ukdac-{variant}-"))
     (root / "Pulumi.yaml").write_text(project_file())
     (root / "stacks").mkdir()
     for stack in STACKS:
         document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
         cluster = document["config"].setdefault("ukdac:cluster", {})
-        cluster["backend"] = "magnum"
+        cluster.update(_VARIANT_CLUSTER[variant])
         (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
     return root
 
 
 @cache
 def planned(stack: str, backend: str = "kubeadm", show_secrets: bool = False) -> Plan:
-    """The offline plan of one of the project's stacks, on either backend."""
-    root = ROOT if backend == "kubeadm" else _magnum_root()
+    """The offline plan of one of the project's stacks, in one of the variants."""
+    root = ROOT if backend == "kubeadm" else _variant_root(backend)
     return plan_stack(load_project(root), stack, show_secrets=show_secrets)
 
 

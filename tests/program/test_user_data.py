@@ -1,0 +1,167 @@
+"""Every node's user data, checked by content: files with their modes, every boot step in
+order, and the CNI's resources against the CNI's own schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from infra.versions import pinned
+from tests.support.data import schema_file
+from tests.support.stacks import STACKS, config, planned
+
+INSTANCE = "openstack:compute/instance:Instance"
+PKI = "/etc/kubernetes/pki"
+ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+
+# Every file a node writes, with its mode (None: cloud-init's default, 0644), by role.
+COMMON_FILES = {
+    "/etc/modules-load.d/kubernetes.conf": None,
+    "/etc/sysctl.d/99-kubernetes.conf": None,
+    "/etc/kubernetes/kubeadm.yaml": "0600",
+}
+CONTROL_PLANE_FILES = {
+    **COMMON_FILES,
+    f"{PKI}/ca.crt": "0644",
+    f"{PKI}/ca.key": "0600",
+    f"{PKI}/front-proxy-ca.crt": "0644",
+    f"{PKI}/front-proxy-ca.key": "0600",
+    f"{PKI}/etcd/ca.crt": "0644",
+    f"{PKI}/etcd/ca.key": "0600",
+    f"{PKI}/sa.key": "0600",
+    f"{PKI}/sa.pub": "0644",
+}
+
+
+def boot_steps(version: str, api_host: str, first_cp: str) -> list[str]:
+    """What every node runs, in this order, before kubeadm."""
+    minor = ".".join(version.split(".")[:2])
+    package = f"{version}-1.1"
+    repo = f"https://pkgs.k8s.io/core:/stable:/v{minor}/deb/"
+    keyring = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
+    return [
+        "modprobe overlay",
+        "modprobe br_netfilter",
+        "sysctl --system",
+        "swapoff -a",
+        "mkdir -p /etc/containerd && containerd config default | "
+        "sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml",
+        "systemctl restart containerd",
+        f"mkdir -p /etc/apt/keyrings && curl -fsSL {repo}Release.key | gpg --dearmor -o {keyring}",
+        f"echo 'deb [signed-by={keyring}] {repo} /' > /etc/apt/sources.list.d/kubernetes.list",
+        "apt-get update",
+        f"apt-get install -y kubelet={package} kubeadm={package} kubectl={package}",
+        "apt-mark hold kubelet kubeadm kubectl",
+        "systemctl enable --now kubelet",
+        f"echo '{first_cp} {api_host}' >> /etc/hosts",
+    ]
+
+
+def calico_steps(version: str) -> list[str]:
+    base = f"https://raw.githubusercontent.com/projectcalico/calico/{version}/manifests"
+    return [
+        f"{ADMIN} create -f {base}/operator-crds.yaml",
+        f"{ADMIN} create -f {base}/tigera-operator.yaml",
+        f"{ADMIN} wait --for condition=established --timeout=120s "
+        "crd/installations.operator.tigera.io",
+        f"{ADMIN} create -f /etc/kubernetes/cni/calico-resources.yaml",
+    ]
+
+
+def _nodes(stack: str) -> dict[str, dict[str, Any]]:
+    plan = planned(stack, show_secrets=True)
+    result = {}
+    for resource in plan.find(INSTANCE):
+        text = resource.inputs["userData"]
+        assert text.startswith("#cloud-config\n")
+        result[resource.name] = yaml.safe_load(text)
+    return result
+
+
+def _command(step: Any) -> str:
+    return step if isinstance(step, str) else " ".join(step)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_node_writes_its_files_with_the_right_modes(stack: str) -> None:
+    for name, data in _nodes(stack).items():
+        files = {f["path"]: f.get("permissions") for f in data["write_files"]}
+        owners = {f.get("owner", "root:root") for f in data["write_files"]}
+        assert owners == {"root:root"}, name
+        if name == "cluster-control-plane-0":
+            expected = {**CONTROL_PLANE_FILES, "/etc/kubernetes/cni/calico-resources.yaml": "0644"}
+        elif "control-plane" in name:
+            expected = CONTROL_PLANE_FILES
+        else:
+            expected = COMMON_FILES
+        assert files == expected, name
+        private = [p for p, mode in files.items() if p.endswith(".key")]
+        assert all(files[p] == "0600" for p in private)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_node_boots_in_order(stack: str) -> None:
+    d = config(stack)
+    version = d.config.cluster.kubernetes_version
+    first_cp = d.names.nodes["control-plane"][0]
+    address = str(next(iter(d.config.network.node_cidr.hosts())) + 9)  # .10: control plane 0
+    assert first_cp.server.endswith("-control-plane-0")
+    common = boot_steps(version, d.names.api_host, address)
+    for name, data in _nodes(stack).items():
+        steps = [_command(step) for step in data["runcmd"]]
+        if name == "cluster-control-plane-0":
+            expected = [
+                *common,
+                "kubeadm init --config /etc/kubernetes/kubeadm.yaml",
+                *calico_steps(pinned("calico")),
+            ]
+        else:
+            expected = [*common, "kubeadm join --config /etc/kubernetes/kubeadm.yaml"]
+        assert steps == expected, name
+        assert data["package_update"] is True
+        assert data["packages"] == [
+            "apt-transport-https",
+            "ca-certificates",
+            "curl",
+            "gpg",
+            "containerd",
+        ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_calico_installation_passes_tigeras_schema_with_the_pod_cidr(stack: str) -> None:
+    first = _nodes(stack)["cluster-control-plane-0"]
+    (resources,) = [
+        f["content"] for f in first["write_files"] if f["path"].endswith("calico-resources.yaml")
+    ]
+    installation, api_server = yaml.safe_load_all(resources)
+    schema = json.loads(schema_file("crds/operator.tigera.io_installation_v1.json").read_text())
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(installation)]
+    assert errors == []
+    assert installation["apiVersion"] == "operator.tigera.io/v1"
+    assert installation["kind"] == "Installation"
+    (pool,) = installation["spec"]["calicoNetwork"]["ipPools"]
+    assert pool["cidr"] == str(config(stack).config.network.pod_cidr)
+    assert (pool["encapsulation"], pool["natOutgoing"], pool["blockSize"]) == (
+        "VXLAN",
+        "Enabled",
+        26,
+    )
+    assert installation["spec"]["calicoNetwork"]["bgp"] == "Disabled"
+    assert (api_server["apiVersion"], api_server["kind"]) == ("operator.tigera.io/v1", "APIServer")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_user_data_is_written_with_sorted_keys(stack: str) -> None:
+    """Key order is part of the bytes: a change of it would replace every server."""
+    for name, data in _nodes(stack).items():
+        kubeadm = next(
+            f["content"] for f in data["write_files"] if f["path"] == "/etc/kubernetes/kubeadm.yaml"
+        )
+        for document in yaml.safe_load_all(kubeadm):
+            keys = list(document)
+            assert keys == sorted(keys), name
