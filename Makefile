@@ -11,7 +11,7 @@ SRC    := components infra
 
 CLOUD_DIR ?= /tmp/ukdac-testcloud
 
-.PHONY: venv plan test lint typecheck unit test-cloud test-upstream engine cloud-up cloud-down bench lock clean
+.PHONY: venv plan test lint typecheck unit test-cloud test-upstream engine mutation cloud-up cloud-down bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ engine:
 
 bench-engine: $(STAMP)
 	$(BIN)/python bench/engine.py
+
+# Mutation testing of the core modules (tools/mutation.py; slow: run by a weekly workflow).
+MUTATION_SAMPLE ?= 40
+mutation: $(STAMP)
+	$(BIN)/python tools/mutation.py --sample $(MUTATION_SAMPLE)
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan.py
