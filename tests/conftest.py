@@ -45,3 +45,11 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
         return load_project(tmp_path)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The bad-input corpus's figures, when its test ran."""
+    from tests.stack.test_bad_input import SUMMARY
+
+    for line in SUMMARY:
+        terminalreporter.write_line(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -56,8 +57,19 @@ def _read_plan(path: Path) -> Plan:
         return Plan.read(path)
     except FileNotFoundError:
         raise UkdacError(f"{path}: no such plan file") from None
+    except IsADirectoryError:
+        raise UkdacError(f"{path}: a directory, not a plan file") from None
+    except OSError as exc:
+        raise UkdacError(f"{path}: cannot be read ({exc.strerror})") from None
     except ValueError as exc:
         raise UkdacError(f"{path}: not a ukdac plan ({exc.__class__.__name__})") from None
+
+
+def _write(output: Path, text: str) -> None:
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UkdacError(f"{output}: cannot be written ({exc.strerror})") from None
 
 
 @reports_errors
@@ -77,34 +89,50 @@ def diff(
         bool, typer.Option("--json", help="Print JSON: per stack, each resource's operation.")
     ] = False,
     output: Annotated[Path | None, typer.Option(help="Write the result to this file.")] = None,
+    any_stacks: Annotated[
+        bool, typer.Option(help="Compare plans of two different stacks or projects.")
+    ] = False,
 ) -> None:
-    """Show what changes between two plans: added, removed and changed resources."""
-    diffs: list[StackDiff]
+    """Show what changes between two plans: created, updated, replaced, deleted."""
+    if as_markdown and as_json:
+        raise UkdacError("give --markdown or --json, not both")
     if base_ref:
-        project = current_project()
-        names = args or sorted(set(project.stacks()) | set(stacks_at(project.root, base_ref)))
-        with checkout(project.root, base_ref) as tree:
-            base = plan_tree(tree, names, project.display(project.stack_dir))
-        heads = {n: plan_stack(project, n) if n in project.stacks() else None for n in names}
-        diffs = [diff_plans(base[n], heads[n]) for n in names if base[n] or heads[n]]
+        diffs = _diffs_from_git(base_ref, args)
     else:
         if not args or len(args) != 2:
             raise UkdacError("give BASE.json HEAD.json, or stack names with --base-ref REF")
-        diffs = [diff_plans(_read_plan(Path(args[0])), _read_plan(Path(args[1])))]
-    if as_markdown and as_json:
-        raise UkdacError("give --markdown or --json, not both")
-    if as_json:
-        text = json.dumps(diff_document(diffs), indent=2, default=str) + "\n"
+        diffs = [_diff_files(Path(args[0]), Path(args[1]), any_stacks)]
+    if as_json or as_markdown:
+        if as_json:
+            text = json.dumps(diff_document(diffs), indent=2, default=str) + "\n"
+        else:
+            text = markdown(diffs)
         if output:
-            output.write_text(text, encoding="utf-8")
+            _write(output, text)
         else:
             sys.stdout.write(text)
-    elif as_markdown:
-        text = markdown(diffs)
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
-    else:
-        console = Console(file=output.open("w"), width=120) if output else out
+    elif output:
+        console = Console(width=120, record=True, file=io.StringIO())
         console.print(render_diff(diffs))
+        _write(output, console.export_text())
+    else:
+        out.print(render_diff(diffs))
+
+
+def _diffs_from_git(base_ref: str, stacks: list[str] | None) -> list[StackDiff]:
+    project = current_project()
+    names = stacks or sorted(set(project.stacks()) | set(stacks_at(project.root, base_ref)))
+    with checkout(project.root, base_ref) as tree:
+        base = plan_tree(tree, names, project.display(project.stack_dir))
+    heads = {n: plan_stack(project, n) if n in project.stacks() else None for n in names}
+    return [diff_plans(base[n], heads[n]) for n in names if base[n] or heads[n]]
+
+
+def _diff_files(base_path: Path, head_path: Path, any_stacks: bool) -> StackDiff:
+    base, head = _read_plan(base_path), _read_plan(head_path)
+    if (base.project, base.stack) != (head.project, head.stack) and not any_stacks:
+        raise UkdacError(
+            f"{base_path} plans {base.project}/{base.stack} but {head_path} plans "
+            f"{head.project}/{head.stack}; pass --any-stacks to compare them anyway"
+        )
+    return diff_plans(base, head)

@@ -84,7 +84,10 @@ def sandbox_list(
     project = current_project()
     today = date.today()
     sizes = dict(FLAVORS)
-    sandboxes = list_sandboxes(project)
+    skipped: list[str] = []
+    sandboxes = list_sandboxes(project, skipped)
+    for warning in skipped:
+        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     if cloud_sizes and sandboxes:
         d = deployment(sandboxes[0].stack)
         cloud = connect(d.config.cloud.name, d.config.cloud.region)
@@ -142,7 +145,10 @@ def sandbox_reap(
 ) -> None:
     """List the expired sandboxes; --yes destroys them."""
     today = date.today()
-    expired = [s for s in list_sandboxes(current_project()) if s.expired(today)]
+    skipped: list[str] = []
+    expired = [s for s in list_sandboxes(current_project(), skipped) if s.expired(today)]
+    for warning in skipped:
+        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     if not expired:
         out.print("no expired sandbox")
         return

@@ -15,10 +15,8 @@ from datetime import date
 from pathlib import Path
 from string import Template
 
-import yaml
-
-from infra.errors import UkdacError
-from infra.stack.files import Project
+from infra.errors import StackFileError, UkdacError
+from infra.stack.files import Project, load_stack_file
 
 TEMPLATE = Path(__file__).parent / "templates" / "sandbox.yaml"
 STACK_PREFIX = "ukdac-sbx-"
@@ -44,7 +42,7 @@ class Sandbox:
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name) or "--" in name:
+    if not NAME.fullmatch(name) or "--" in name:
         raise SandboxError(
             f"sandbox name '{name}' must be 2-20 characters: lower-case letters, digits and "
             "single '-', starting with a letter and not ending with '-' (it becomes a DNS label)"
@@ -80,27 +78,36 @@ def render(name: str, owner: str, expires: date, node_cidr: str, public_key: str
     )
 
 
-def list_sandboxes(project: Project) -> list[Sandbox]:
-    """Every sandbox stack file, read without the rest of the validation."""
+def list_sandboxes(project: Project, skipped: list[str] | None = None) -> list[Sandbox]:
+    """Every readable sandbox stack file, read without the rest of the validation.
+
+    A malformed neighbour is skipped with a reason in `skipped`, never guessed at: an
+    unreadable expiry must not make a sandbox look expired to `reap`.
+    """
     found = []
     for stack in project.stacks():
         if not stack.startswith(STACK_PREFIX):
             continue
         path = project.stack_path(stack)
-        config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
-        sandbox = config.get("ukdac:sandbox") or {}
-        network = config.get("ukdac:network") or {}
-        expires = sandbox.get("expires")
-        found.append(
-            Sandbox(
-                name=stack.removeprefix(STACK_PREFIX),
-                stack=stack,
-                path=path,
-                owner=str(sandbox.get("owner", "?")),
-                expires=date.fromisoformat(str(expires)) if expires else date.min,
-                node_cidr=str(network.get("nodeCidr", "")),
+        try:
+            config = load_stack_file(project, stack).config
+            sandbox = config.get("ukdac:sandbox") or {}
+            network = config.get("ukdac:network") or {}
+            expires = sandbox["expires"]
+            found.append(
+                Sandbox(
+                    name=stack.removeprefix(STACK_PREFIX),
+                    stack=stack,
+                    path=path,
+                    owner=str(sandbox.get("owner", "?")),
+                    expires=expires if isinstance(expires, date) else date.fromisoformat(expires),
+                    node_cidr=str(network.get("nodeCidr", "")),
+                )
             )
-        )
+        except (StackFileError, KeyError, TypeError, ValueError, AttributeError) as error:
+            reason = str(error) if isinstance(error, StackFileError) else "no valid sandbox.expires"
+            if skipped is not None:
+                skipped.append(f"{project.display(path)} skipped: {reason}")
     return found
 
 
@@ -115,7 +122,12 @@ def create(
         raise SandboxError(f"{project.display(path)} exists already: pick another name")
     if expires <= today:
         raise SandboxError(f"expiry {expires} is not in the future")
-    taken = {ipaddress.ip_network(s.node_cidr) for s in list_sandboxes(project) if s.node_cidr}
+    taken = set()
+    for sandbox in list_sandboxes(project):
+        try:
+            taken.add(ipaddress.ip_network(sandbox.node_cidr))
+        except ValueError:  # a neighbour whose range cannot be read (list and reap name it)
+            continue
     cidr = allocate_cidr(name, {t for t in taken if isinstance(t, ipaddress.IPv4Network)})
     path.write_text(render(name, owner, expires, str(cidr), public_key), encoding="utf-8")
     return Sandbox(name, stack, path, owner, expires, str(cidr))

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-import yaml
-
 from infra.errors import Path, StackFileError
+from infra.stack import safe_yaml
 
 PROJECT_FILE = "Pulumi.yaml"
 # Top-level keys the Pulumi CLI accepts in a stack file.
@@ -82,17 +81,17 @@ class StackFile:
 
 def _read_yaml(path: FsPath, display: str) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise StackFileError(f"{display}: no such file") from None
+    except IsADirectoryError:
+        raise StackFileError(f"{display}: a directory, not a file") from None
+    except OSError as exc:
+        raise StackFileError(f"{display}: cannot be read ({exc.strerror})") from None
     try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
-        raise StackFileError(f"{where}: YAML syntax error: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise StackFileError(f"{display}: YAML error: {exc}") from None
+        return safe_yaml.load(data, display)
+    except safe_yaml.YamlInputError as exc:
+        raise StackFileError(str(exc)) from None
 
 
 def find_project_root(start: FsPath | str | None = None) -> FsPath:

@@ -56,6 +56,10 @@ DnsLabel = Annotated[
 ]
 
 
+# The longest prefix ukdac puts before the fqdn is `argocd.`; DNS names have 253 characters.
+MAX_FQDN = 253 - len("argocd.")
+
+
 def _check_hostname(value: str) -> str:
     if len(value) > 253:
         raise ValueError("a DNS name has at most 253 characters")
@@ -64,6 +68,13 @@ def _check_hostname(value: str) -> str:
         raise ValueError(
             "must be a fully qualified DNS name in lower case, such as 'rsp.lsst.ac.uk' "
             "(labels of letters, digits and '-', separated by dots)"
+        )
+    if labels[-1].isdigit():
+        raise ValueError("the last label of a DNS name (its top-level domain) is not a number")
+    if len(value) > MAX_FQDN:
+        raise ValueError(
+            f"at most {MAX_FQDN} characters, so that every name derived from it "
+            "(such as argocd.<fqdn>) stays within DNS's 253"
         )
     return value
 
@@ -81,12 +92,36 @@ def _check_url(schemes: tuple[str, ...]) -> AfterValidator:
         host = match.group(2)
         if host != "localhost" and not re.fullmatch(r"[0-9.]+", host):
             _check_hostname(host)
+        if match.group(3) and not 0 < int(match.group(3)[1:]) <= 65535:
+            raise ValueError(f"port {match.group(3)[1:]} is not a TCP port (1 to 65535)")
         return value.rstrip("/")
 
     return AfterValidator(check)
 
 
 HttpsUrl = Annotated[str, _check_url(("https",))]
+
+
+def _check_revision(value: str) -> str:
+    """A git branch, tag or commit as `git check-ref-format` allows it, and no option."""
+    bad = (
+        not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", value)
+        or ".." in value
+        or "//" in value
+        or value.endswith((".", "/", ".lock"))
+        or "/." in value
+        or len(value) > 200
+    )
+    if bad:
+        raise ValueError(
+            "must be a git branch, tag or commit: letters, digits, '.', '_', '-', '/', "
+            "starting with a letter or digit, without '..', '//' or a trailing '.', '/' "
+            "or '.lock'"
+        )
+    return value
+
+
+GitRevision = Annotated[str, AfterValidator(_check_revision)]
 HttpUrl = Annotated[str, _check_url(("https", "http"))]
 
 _SSH_KEY_TYPES = (
@@ -229,11 +264,13 @@ class CloudConfig(Section):
         title="DNS nameservers",
         description="Resolvers handed to nodes by the subnet's DHCP.",
         min_length=1,
+        max_length=5,
     )
     admin_cidrs: list[IPvAnyNetwork] = Field(
         title="Admin CIDRs",
         description="Who may reach SSH and the Kubernetes API. Never the whole Internet.",
         min_length=1,
+        max_length=32,
     )
     keypair_public_key: SshPublicKey = Field(
         title="Keypair public key",
@@ -245,6 +282,7 @@ class CloudConfig(Section):
         description="Roles of the cluster's own credential (OCCM and Cinder CSI); the "
         "operator's user must hold them.",
         min_length=1,
+        max_length=10,
     )
 
 
@@ -277,7 +315,7 @@ class NodeGroup(Section):
 
     name: DnsLabel = Field(title="Name", description="Node-group name, unique in the cluster.")
     flavor: str = Field(title="Flavor", description="Nova flavor of the nodes.", min_length=1)
-    count: int = Field(title="Count", description="Number of nodes.", ge=0, le=500)
+    count: int = Field(title="Count", description="Number of nodes.", ge=0, le=200, strict=True)
     labels: dict[LabelKey, LabelValue] = Field(
         default={},
         title="Labels",
@@ -285,7 +323,10 @@ class NodeGroup(Section):
         "then selects the group's nodes by their `magnum.openstack.org/role` label.",
     )
     taints: list[Taint] = Field(
-        default=[], title="Taints", description="Kubernetes taints of the nodes (kubeadm only)."
+        default=[],
+        title="Taints",
+        description="Kubernetes taints of the nodes (kubeadm only).",
+        max_length=16,
     )
 
 
@@ -301,11 +342,13 @@ class MagnumOptions(Section):
 
     master_lb_enabled: bool = Field(
         default=False,
+        strict=True,
         title="Master load balancer",
         description="Put an Octavia load balancer (with a floating IP) in front of the masters.",
     )
     create_timeout_minutes: int = Field(
         default=60,
+        strict=True,
         title="Create timeout (minutes)",
         description="How long Magnum may take to create the cluster.",
         ge=10,
@@ -327,10 +370,11 @@ class ClusterConfig(Section):
     cni: Literal["calico", "cilium"] = Field(title="CNI", description="The pod network plugin.")
     control_plane: ControlPlane = Field(title="Control plane", description="Control-plane nodes.")
     node_groups: list[NodeGroup] = Field(
-        title="Node groups", description="Worker node groups.", min_length=1
+        title="Node groups", description="Worker node groups.", min_length=1, max_length=20
     )
     boot_volume_size: int | None = Field(
         default=None,
+        strict=True,
         title="Boot volume size (GiB)",
         description="Boot every node from a Cinder volume of this size; unset uses the "
         "flavor's ephemeral disk.",
@@ -408,10 +452,9 @@ class PhalanxConfig(Section):
     """The phalanx fork Argo CD deploys the Rubin Science Platform from."""
 
     repository: HttpsUrl = Field(title="Repository", description="Git URL of the phalanx fork.")
-    revision: str = Field(
+    revision: GitRevision = Field(
         title="Revision",
         description="Branch, tag or commit Argo CD tracks.",
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
     )
     environment: DnsLabel = Field(
         title="Phalanx environment",
@@ -421,21 +464,25 @@ class PhalanxConfig(Section):
         title="App-of-apps name", description="Name of the Argo CD app-of-apps Application."
     )
     auto_sync: bool = Field(
-        title="Automatic sync", description="Whether Argo CD syncs the app of apps by itself."
+        title="Automatic sync",
+        description="Whether Argo CD syncs the app of apps by itself.",
+        strict=True,
     )
 
 
 class QservReplicas(Section):
     """Replicas and per-replica storage of one Qserv tier."""
 
-    replicas: int = Field(title="Replicas", description="Number of pods.", ge=1, le=100)
+    replicas: int = Field(
+        title="Replicas", description="Number of pods.", ge=1, le=100, strict=True
+    )
     storage: Quantity = Field(title="Storage", description="Volume size of each pod.")
 
 
 class QservConfig(Section):
     """The Qserv database (qserv-operator and its `Qserv` resource)."""
 
-    enabled: bool = Field(title="Enabled", description="Whether Qserv is deployed.")
+    enabled: bool = Field(title="Enabled", description="Whether Qserv is deployed.", strict=True)
     image: ImageRef = Field(title="Qserv image", description="Image of the Qserv services.")
     db_image: ImageRef = Field(title="Database image", description="MariaDB image of Qserv.")
     czar: QservReplicas = Field(title="Czar", description="The query front end.")
@@ -456,6 +503,7 @@ class Bucket(Section):
     )
     retain: bool | None = Field(
         default=None,
+        strict=True,
         title="Retain on destroy",
         description="Keep the container when the stack is destroyed; unset follows "
         "`retainByDefault`.",
@@ -467,10 +515,12 @@ class BucketsConfig(Section):
 
     s3_endpoint: HttpUrl = Field(title="S3 endpoint", description="RGW's S3 endpoint URL.")
     retain_by_default: bool = Field(
-        title="Retain by default", description="Retention of buckets that do not say."
+        title="Retain by default",
+        description="Retention of buckets that do not say.",
+        strict=True,
     )
     containers: list[Bucket] = Field(
-        default=[], title="Buckets", description="The buckets to create."
+        default=[], title="Buckets", description="The buckets to create.", max_length=20
     )
     credentials_namespace: DnsLabel = Field(
         default="tap",

@@ -7,6 +7,7 @@ problem in one run.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,16 +105,124 @@ def cidrs_disjoint(s: Sections) -> Iterator[Problem]:
             yield Problem(("network", name_b), f"overlaps {name_a} {net_a}", str(net_b))
 
 
+# Administrators' networks cover at most a /8 of IPv4 and a /32 of IPv6 in all. Judged on
+# the total, so two halves of the Internet are the Internet.
+ADMIN_LIMITS = {4: 8, 6: 32}
+
+
 def admin_cidrs_not_world(s: Sections) -> Iterator[Problem]:
     if not s.cloud:
         return
-    for index, cidr in enumerate(s.cloud.admin_cidrs):
-        if cidr.prefixlen == 0:
+    for version, widest in ADMIN_LIMITS.items():
+        networks = [c for c in s.cloud.admin_cidrs if c.version == version]
+        collapsed = ipaddress.collapse_addresses(networks)  # type: ignore[type-var]
+        total = sum(n.num_addresses for n in collapsed)
+        if total > 2 ** ((32 if version == 4 else 128) - widest):
             yield Problem(
-                ("cloud", "adminCidrs", index),
-                "would open SSH and the Kubernetes API to the whole Internet; "
-                "list the administrators' networks",
-                str(cidr),
+                ("cloud", "adminCidrs"),
+                f"together cover more IPv{version} addresses than a /{widest}: that would "
+                "open SSH and the Kubernetes API to much of the Internet; list the "
+                "administrators' networks",
+                [str(c) for c in networks],
+            )
+
+
+# Ranges no cluster network may use: the metadata service and link-local, loopback,
+# multicast, "this network" and the reserved space.
+_RESERVED_CHECKS = (
+    ("is_link_local", "link-local (the metadata service lives there)"),
+    ("is_loopback", "loopback"),
+    ("is_multicast", "multicast"),
+    ("is_unspecified", "unspecified"),
+    ("is_reserved", "reserved"),
+)
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+CONTROL_PLANE_OFFSET = 10  # control plane i gets host .10+i of the node subnet
+MAX_NODES = 250
+SERVICE_WIDEST = 12  # kubeadm refuses a service CIDR wider than /12
+SERVICE_NARROWEST = 28
+POD_BLOCK = 26  # Calico's per-node block: the pod CIDR must hold one per node
+
+
+def cidrs_usable(s: Sections) -> Iterator[Problem]:
+    if not s.network:
+        return
+    ranges = {
+        "nodeCidr": s.network.node_cidr,
+        "podCidr": s.network.pod_cidr,
+        "serviceCidr": s.network.service_cidr,
+    }
+    for name, network in ranges.items():
+        reasons = [what for check, what in _RESERVED_CHECKS if getattr(network, check)]
+        if network.overlaps(_THIS_NETWORK):
+            reasons.append('"this network" (0.0.0.0/8)')
+        if reasons:
+            yield Problem(
+                ("network", name),
+                f"is {reasons[0]} address space; use a private range",
+                str(network),
+            )
+    if s.network.service_cidr.prefixlen > SERVICE_NARROWEST:
+        yield Problem(
+            ("network", "serviceCidr"),
+            f"narrower than /{SERVICE_NARROWEST}: Kubernetes gives the API its .1 and DNS its .10",
+            str(s.network.service_cidr),
+        )
+    if s.network.service_cidr.prefixlen < SERVICE_WIDEST:
+        yield Problem(
+            ("network", "serviceCidr"),
+            f"wider than /{SERVICE_WIDEST}, which kubeadm refuses",
+            str(s.network.service_cidr),
+        )
+
+
+def nodes_fit(s: Sections) -> Iterator[Problem]:
+    if not s.cluster:
+        return
+    control = s.cluster.control_plane.count
+    nodes = control + sum(group.count for group in s.cluster.node_groups)
+    if nodes > MAX_NODES:
+        yield Problem(
+            ("cluster", "nodeGroups"),
+            f"{nodes} nodes in all; one stack holds at most {MAX_NODES} (split the environment)",
+        )
+    if not s.network:
+        return
+    hosts = s.network.node_cidr.num_addresses - 2
+    needed = CONTROL_PLANE_OFFSET + control + (nodes - control) + 5
+    if hosts < needed:
+        yield Problem(
+            ("network", "nodeCidr"),
+            f"has {hosts} host addresses; {nodes} nodes need {needed} (control planes from "
+            f".{CONTROL_PLANE_OFFSET}, DHCP, router)",
+            str(s.network.node_cidr),
+        )
+    blocks = (
+        2 ** max(POD_BLOCK - s.network.pod_cidr.prefixlen, -1)
+        if (s.network.pod_cidr.prefixlen <= POD_BLOCK)
+        else 0
+    )
+    if blocks < nodes:
+        yield Problem(
+            ("network", "podCidr"),
+            f"holds {blocks} per-node /{POD_BLOCK} blocks; {nodes} nodes need one each",
+            str(s.network.pod_cidr),
+        )
+
+
+# Names the program gives groups of its own.
+RESERVED_GROUP_NAMES = ("control-plane",)
+
+
+def node_group_names_free(s: Sections) -> Iterator[Problem]:
+    if not s.cluster:
+        return
+    for index, group in enumerate(s.cluster.node_groups):
+        if group.name in RESERVED_GROUP_NAMES:
+            yield Problem(
+                ("cluster", "nodeGroups", index, "name"),
+                "reserved for the control planes; choose another name",
+                group.name,
             )
 
 
@@ -205,6 +314,47 @@ def bucket_names_unique(s: Sections) -> Iterator[Problem]:
         seen.add(bucket.name)
 
 
+def tap_bucket_exists(s: Sections) -> Iterator[Problem]:
+    if s.buckets and s.buckets.tap_bucket is not None:
+        names = [b.name for b in s.buckets.containers]
+        if s.buckets.tap_bucket not in names:
+            yield Problem(
+                ("buckets", "tapBucket"),
+                f"names no bucket of buckets.containers ({', '.join(names) or 'none'})",
+                s.buckets.tap_bucket,
+            )
+
+
+# Kubernetes' own namespaces: the S3 credentials of the services never go there.
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+
+
+def credentials_namespace_allowed(s: Sections) -> Iterator[Problem]:
+    if s.buckets and s.buckets.credentials_namespace in SYSTEM_NAMESPACES:
+        yield Problem(
+            ("buckets", "credentialsNamespace"),
+            "is one of Kubernetes' own namespaces; put the credentials where the services "
+            "that use them run (tap by default)",
+            s.buckets.credentials_namespace,
+        )
+
+
+# Roles the cluster's own application credential may carry: what OCCM and Cinder CSI need.
+CREDENTIAL_ROLES = ("member", "load-balancer_member", "reader")
+
+
+def credential_roles_allowed(s: Sections) -> Iterator[Problem]:
+    if not s.cloud:
+        return
+    for index, role in enumerate(s.cloud.application_credential_roles):
+        if role not in CREDENTIAL_ROLES:
+            yield Problem(
+                ("cloud", "applicationCredentialRoles", index),
+                f"not a role the cloud controller needs; allowed: {', '.join(CREDENTIAL_ROLES)}",
+                role,
+            )
+
+
 def sandbox_section(s: Sections) -> Iterator[Problem]:
     if s.environment == "sandbox" and not s.sandbox_set:
         yield Problem(("sandbox",), "required for a sandbox: its owner and expiry date")
@@ -219,12 +369,18 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     auto_sync_allowed,
     cidrs_disjoint,
     admin_cidrs_not_world,
+    cidrs_usable,
+    nodes_fit,
     node_groups_unique,
+    node_group_names_free,
     schedulable_node,
     node_labels_settable,
     taints_need_kubeadm,
     qserv_label_present,
     bucket_names_unique,
+    tap_bucket_exists,
+    credentials_namespace_allowed,
+    credential_roles_allowed,
     sandbox_section,
 )
 

@@ -89,6 +89,13 @@ def _message(error: Mapping[str, Any], loc: Path) -> str:
     return msg
 
 
+def _problem(error: Mapping[str, Any], loc: Path) -> Problem:
+    """The problem with its bad value, except under an unknown key (it may be a secret)."""
+    if error["type"] == "extra_forbidden":
+        return Problem(loc, _message(error, loc))
+    return Problem(loc, _message(error, loc), error.get("input"))
+
+
 def _from_file(path: Path, file_paths: set[Path]) -> bool:
     return any(path[:n] in file_paths for n in range(1, len(path) + 1))
 
@@ -124,7 +131,8 @@ def _section_problems(merged: Mapping[str, Any]) -> tuple[dict[str, Any], list[P
     for key in merged:
         if key not in fields:
             allowed = ", ".join(fields)
-            problems.append(Problem((key,), f"unknown key; allowed keys: {allowed}", merged[key]))
+            # The value is not shown: under a misspelt key it may well be a secret.
+            problems.append(Problem((key,), f"unknown key; allowed keys: {allowed}"))
     sections: dict[str, Any] = {}
     for name, field in StackConfig.model_fields.items():
         alias = field.alias or name
@@ -140,7 +148,7 @@ def _section_problems(merged: Mapping[str, Any]) -> tuple[dict[str, Any], list[P
                 if error["type"] == "missing":
                     problems.append(Problem(loc, _message(error, loc)))
                 else:
-                    problems.append(Problem(loc, _message(error, loc), error.get("input")))
+                    problems.append(_problem(error, loc))
     return sections, problems
 
 
@@ -167,7 +175,7 @@ def validate(
     `secure_paths` lists the paths that came from `secure:` values; every Secret field must
     lie under one. Raises ConfigError with every problem found.
     """
-    if not STACK_NAME.match(stack):
+    if not STACK_NAME.fullmatch(stack):
         raise ConfigError(
             source,
             [Problem((), f"stack name '{stack}' must be 3-40 lower-case letters, digits and '-'")],

@@ -339,3 +339,21 @@ def test_progress_shows_only_when_work_takes_longer_than_a_second() -> None:
     with progress("planning piped", Console(file=piped, force_terminal=False), after=0.0):
         time.sleep(0.1)
     assert piped.getvalue() == ""
+
+
+def test_diff_refuses_bad_inputs_in_one_line(make_project: MakeProject, tmp_path: Path) -> None:
+    base, head = _plans(make_project, tmp_path)
+    for args, message in (
+        ([str(tmp_path), str(head)], "a directory, not a plan file"),
+        ([str(tmp_path / "missing.json"), str(head)], "no such plan file"),
+        ([str(base), str(head), "--output", str(tmp_path / "no" / "dir.md")], "cannot be written"),
+    ):
+        code, _, err = ukdac(ROOT, "diff", *args)
+        assert code == 1 and message in err and "Traceback" not in err, err
+    other = json.loads(head.read_text())
+    other["stack"] = "ukdac-prod"
+    (tmp_path / "prod.json").write_text(json.dumps(other))
+    code, _, err = ukdac(ROOT, "diff", str(base), str(tmp_path / "prod.json"))
+    assert code == 1 and "pass --any-stacks" in err
+    code, _, _ = ukdac(ROOT, "diff", str(base), str(tmp_path / "prod.json"), "--any-stacks")
+    assert code == 0

@@ -223,3 +223,24 @@ def test_sandbox_destroy_and_up_say_the_cli_is_missing_and_change_nothing(
     result = runner.invoke(app, ["sandbox", "create", "kim", "--public-key", str(key), "--up"])
     assert result.exit_code == 1 and "needs the pulumi CLI" in result.stderr
     assert not (project.stack_dir / "Pulumi.ukdac-sbx-kim.yaml").exists()
+
+
+def test_sandbox_commands_skip_a_malformed_neighbour_with_a_warning(
+    make_project: MakeProject, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(
+        {
+            "ukdac-sbx-bad": "config:\n  ukdac:sandbox: {owner: x, expires: [not a date]}\n",
+            "ukdac-sbx-binary": "\x00\x01",
+        }
+    )
+    monkeypatch.chdir(project.root)
+    runner = CliRunner()
+    for command in (["sandbox", "list"], ["sandbox", "reap"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        assert "Pulumi.ukdac-sbx-bad.yaml skipped: no valid sandbox.expires" in result.stderr
+        assert "Pulumi.ukdac-sbx-binary.yaml skipped" in result.stderr
+    # A malformed expiry never reads as expired: reap destroys nothing it cannot read.
+    assert "no expired sandbox" in runner.invoke(app, ["sandbox", "reap"]).stdout

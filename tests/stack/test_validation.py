@@ -73,9 +73,48 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     (
         DEV,
         {"cloud.adminCidrs": ["192.0.2.0/24", "0.0.0.0/0"]},
-        "ukdac:cloud.adminCidrs[1]",
-        "whole Internet",
+        "ukdac:cloud.adminCidrs",
+        "much of the Internet",
     ),
+    # Two halves of the Internet are the Internet: judged on the addresses covered.
+    (
+        DEV,
+        {"cloud.adminCidrs": ["0.0.0.0/1", "128.0.0.0/1"]},
+        "ukdac:cloud.adminCidrs",
+        "more IPv4 addresses than a /8",
+    ),
+    (DEV, {"cloud.adminCidrs": ["10.0.0.0/8", "11.0.0.0/32"]}, "ukdac:cloud.adminCidrs", "/8"),
+    (DEV, {"cloud.adminCidrs": ["2000::/3"]}, "ukdac:cloud.adminCidrs", "IPv6"),
+    (DEV, {"network.nodeCidr": "169.254.0.0/24"}, "ukdac:network.nodeCidr", "link-local"),
+    (DEV, {"network.podCidr": "127.16.0.0/16"}, "ukdac:network.podCidr", "loopback"),
+    (DEV, {"network.serviceCidr": "224.0.0.0/16"}, "ukdac:network.serviceCidr", "multicast"),
+    (DEV, {"network.nodeCidr": "0.0.0.0/24"}, "ukdac:network.nodeCidr", "this network"),
+    (DEV, {"network.serviceCidr": "10.0.0.0/11"}, "ukdac:network.serviceCidr", "wider than /12"),
+    (DEV, {"network.nodeCidr": "10.10.0.0/28"}, "ukdac:network.nodeCidr", "host addresses"),
+    (DEV, {"network.podCidr": "10.244.0.0/27"}, "ukdac:network.podCidr", "per-node /26 blocks"),
+    (DEV, {"network.podCidr": "10.244.0.0/24"}, "ukdac:network.podCidr", "holds 4 per-node"),
+    (
+        DEV,
+        {"cluster.nodeGroups": [{"name": "control-plane", "flavor": "f", "count": 1}]},
+        "ukdac:cluster.nodeGroups[0].name",
+        "reserved for the control planes",
+    ),
+    (
+        DEV,
+        {"cluster.nodeGroups": [{"name": f"g{i}", "flavor": "f", "count": 200} for i in range(2)]},
+        "ukdac:cluster.nodeGroups",
+        "at most 250",
+    ),
+    # No string-to-number or string-to-boolean coercion.
+    (
+        DEV,
+        {"cluster.nodeGroups": [{"name": "g", "flavor": "f", "count": "3"}]},
+        "ukdac:cluster.nodeGroups[0].count",
+        "valid integer",
+    ),
+    (DEV, {"qserv.enabled": "yes"}, "ukdac:qserv.enabled", "valid boolean"),
+    (DEV, {"buckets.retainByDefault": "no"}, "ukdac:buckets.retainByDefault", "valid boolean"),
+    (DEV, {"cluster.bootVolumeSize": True}, "ukdac:cluster.bootVolumeSize", "valid integer"),
     (
         DEV,
         {
@@ -183,6 +222,8 @@ GOOD_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (PROD, {"phalanx.autoSync": False}),
     (DEV, {"network.podCidr": "172.16.0.0/16"}),
     (DEV, {"cloud.adminCidrs": ["192.0.2.0/24", "2001:db8::/32"]}),
+    (DEV, {"cloud.adminCidrs": ["10.0.0.0/8"]}),  # exactly the widest allowed
+    (DEV, {"network.podCidr": "10.244.0.0/22"}),  # 16 blocks for 6 nodes
     (DEV, {"qserv.enabled": False, "qserv.ingestNodeLabel": "tier=bigdata"}),
     (DEV, {"cluster.backend": "magnum", "cluster.bootVolumeSize": 50}),
     (DEV, {"vault.url": "https://vault.example.org", "vault.pathPrefix": "secret/uk/dev"}),
