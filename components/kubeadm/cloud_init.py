@@ -120,6 +120,24 @@ def cilium(version: str, cli_version: str) -> CniInstall:
     )
 
 
+METADATA_ADDRESS = "169.254.169.254"
+METADATA_BLOCK_UNIT = "/etc/systemd/system/metadata-block.service"
+_BLOCK_UNIT = f"""[Unit]
+Description=Close the cloud metadata service (its user data holds the cluster's keys)
+After=network-pre.target
+Before=kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/iptables -w -I OUTPUT -d {METADATA_ADDRESS}/32 -j REJECT
+ExecStart=/usr/sbin/iptables -w -I FORWARD -d {METADATA_ADDRESS}/32 -j REJECT
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
 def _package_version(kubernetes_version: str) -> str:
     return f"{kubernetes_version}-1.1"
 
@@ -132,8 +150,15 @@ def render(
     hosts: Sequence[tuple[str, str]] = (),
     pki: Pki | None = None,
     cni: CniInstall | None = None,
+    block_metadata: bool = False,
 ) -> str:
-    """The `#cloud-config` document of one node."""
+    """The `#cloud-config` document of one node.
+
+    With `block_metadata`, the node's last boot step closes the metadata service to itself
+    and to everything it routes, for good (a unit that runs at every boot): the user data
+    there holds the cluster's keys, and the node no longer needs it once it has joined
+    (OCCM and Cinder CSI read the config drive instead).
+    """
     minor = ".".join(kubernetes_version.split(".")[:2])
     repo = f"https://pkgs.k8s.io/core:/stable:/v{minor}/deb/"
     pinned = _package_version(kubernetes_version)
@@ -181,6 +206,9 @@ def render(
         commands += list(cni.commands if cni else ())
     else:
         commands.append(["kubeadm", "join", "--config", KUBEADM_CONFIG])
+    if block_metadata:
+        files.append({"path": METADATA_BLOCK_UNIT, "permissions": "0644", "content": _BLOCK_UNIT})
+        commands.append(["systemctl", "enable", "--now", METADATA_BLOCK_UNIT.rsplit("/", 1)[1]])
     document = {
         "package_update": True,
         "packages": ["apt-transport-https", "ca-certificates", "curl", "gpg", "containerd"],

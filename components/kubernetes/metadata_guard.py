@@ -17,26 +17,43 @@ class MetadataGuardArgs:
     exempt_namespaces: tuple[str, ...] = ("kube-system", "calico-system", "tigera-operator")
 
 
-def policy(args: MetadataGuardArgs) -> tuple[str, str, dict[str, Any]]:
-    """(apiVersion, kind, spec) of the CNI's cluster-wide egress deny."""
+# Calico: a tier of its own, evaluated before the default tier where Kubernetes
+# NetworkPolicies live. Its one policy denies the metadata address; everything else meets
+# the tier's default action, Pass, and goes on to the default tier's policies unchanged.
+TIER = "metadata-guard"
+TIER_ORDER = 100
+
+
+def tier() -> tuple[str, str, str, dict[str, Any]]:
+    """(apiVersion, kind, name, spec) of the Calico tier ahead of the default tier."""
+    return (
+        "crd.projectcalico.org/v1",
+        "Tier",
+        TIER,
+        {"order": TIER_ORDER, "defaultAction": "Pass"},
+    )
+
+
+def policy(args: MetadataGuardArgs) -> tuple[str, str, str, dict[str, Any]]:
+    """(apiVersion, kind, name, spec) of the CNI's cluster-wide egress deny."""
     if args.cni == "calico":
         exempt = ", ".join(f"'{n}'" for n in args.exempt_namespaces)
         return (
             "crd.projectcalico.org/v1",
             "GlobalNetworkPolicy",
+            f"{TIER}.deny-metadata-service",
             {
+                "tier": TIER,
                 "order": 10,
                 "namespaceSelector": f"projectcalico.org/name not in {{{exempt}}}",
                 "types": ["Egress"],
-                "egress": [
-                    {"action": "Deny", "destination": {"nets": [METADATA]}},
-                    {"action": "Pass"},
-                ],
+                "egress": [{"action": "Deny", "destination": {"nets": [METADATA]}}],
             },
         )
     return (
         "cilium.io/v2",
         "CiliumClusterwideNetworkPolicy",
+        "deny-metadata-service",
         {
             "endpointSelector": {
                 "matchExpressions": [
@@ -48,24 +65,40 @@ def policy(args: MetadataGuardArgs) -> tuple[str, str, dict[str, Any]]:
                 ]
             },
             "egressDeny": [{"toCIDR": [METADATA]}],
+            # A deny-only policy must not switch its pods to default-deny egress (no DNS).
+            "enableDefaultDeny": {"egress": False, "ingress": False},
         },
     )
 
 
 class MetadataGuard(pulumi.ComponentResource):
-    """One cluster-wide policy in the CNI's own API (plain NetworkPolicy cannot deny by CIDR)."""
+    """A cluster-wide policy in the CNI's own API (plain NetworkPolicy cannot deny by CIDR),
+    which leaves every other policy in force: Calico's in a tier of its own that passes the
+    rest on, Cilium's without default-deny."""
 
     def __init__(
         self, name: str, args: MetadataGuardArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ukdac:kubernetes:MetadataGuard", name, None, opts)
-        api_version, kind, spec = policy(args)
+        depends: list[pulumi.Resource] = []
+        if args.cni == "calico":
+            api_version, kind, tier_name, spec = tier()
+            self.tier = k8s.apiextensions.CustomResource(
+                f"{name}-tier",
+                api_version=api_version,
+                kind=kind,
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=tier_name),
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            depends.append(self.tier)
+        api_version, kind, policy_name, spec = policy(args)
         self.policy = k8s.apiextensions.CustomResource(
             f"{name}-deny-metadata",
             api_version=api_version,
             kind=kind,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="deny-metadata-service"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
             spec=spec,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
         self.register_outputs({})

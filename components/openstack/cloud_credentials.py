@@ -35,6 +35,9 @@ def render_cloud_conf(region: str, values: list[Any]) -> str:
         "[LoadBalancer]\n"
         f"floating-network-id={floating_network_id}\n"
         f"subnet-id={subnet_id}\n"
+        # Nodes close the metadata service after boot: instance data comes from the drive.
+        "[Metadata]\n"
+        "search-order=configDrive\n"
     )
 
 

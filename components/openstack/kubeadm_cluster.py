@@ -85,6 +85,9 @@ class KubeadmClusterArgs:
     token_ttl: str = "24h0m0s"  # noqa: S105 (a duration, not a password)
     metadata: Mapping[str, str] = field(default_factory=dict)
     group_metadata_key: str = "node-group"  # Nova metadata key naming a node's group
+    # Nodes read their instance data from a config drive and close the metadata service
+    # after boot, so no pod or host process can fetch the user data (and its keys) later.
+    config_drive: bool = True
 
 
 def control_plane_addresses(node_cidr: str, count: int) -> list[str]:
@@ -138,6 +141,7 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
         hosts=layout.hosts,
         pki=pki_files,
         cni=args.cni,
+        block_metadata=args.config_drive,
     )
 
 
@@ -164,6 +168,7 @@ def _join_user_data(
         action="join-control-plane" if control_plane_address else "join",
         hosts=layout.hosts,
         pki=rest[0] if rest else None,
+        block_metadata=args.config_drive,
     )
 
 
@@ -423,6 +428,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             image_name=None if block_devices else args.image_name,
             block_devices=block_devices,
             key_pair=self.keypair.name,
+            config_drive=args.config_drive or None,
             networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
             user_data=_secret(user_data),
             scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(group=server_group.id)],

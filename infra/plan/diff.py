@@ -253,6 +253,19 @@ def _config_changes(base: Plan | None, head: Plan | None) -> tuple[ConfigChange,
     return tuple(changes)
 
 
+def _texts_under(resource: PlannedResource, key: str) -> SecretText | None:
+    """The redacted secret text at `key`, or under it (each part headed by its path)."""
+    if key in resource.secret_text:
+        return SecretText(tuple(resource.secret_text[key]))
+    parts = sorted(k for k in resource.secret_text if k.startswith((key + ".", key + "[")))
+    if not parts:
+        return None
+    lines: list[str] = []
+    for part in parts:
+        lines += [f"# {part}", *resource.secret_text[part]]
+    return SecretText(tuple(lines))
+
+
 def _with_secret_text(
     old: PlannedResource, new: PlannedResource, changes: tuple[Change, ...]
 ) -> tuple[Change, ...]:
@@ -260,13 +273,13 @@ def _with_secret_text(
     result = []
     for change in changes:
         key = change.path.removeprefix("inputs.")
-        texts = (old.secret_text.get(key), new.secret_text.get(key))
-        if change.path.startswith("inputs.") and texts != (None, None):
-            before, after = texts
+        before = _texts_under(old, key) if change.path.startswith("inputs.") else None
+        after = _texts_under(new, key) if change.path.startswith("inputs.") else None
+        if before is not None or after is not None:
             change = Change(  # noqa: PLW2901 (the same change, shown by its lines)
                 change.path,
-                SecretText(tuple(before)) if before is not None else change.before,
-                SecretText(tuple(after)) if after is not None else change.after,
+                before if before is not None else change.before,
+                after if after is not None else change.after,
             )
         result.append(change)
     return tuple(result)

@@ -83,22 +83,20 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def secret_text(value: Any, path: str = "") -> dict[str, list[str]]:
-    """Secret multi-line strings in a wire value, by path, redacted line by line."""
+def secret_text(value: Any, path: str = "", secret: bool = False) -> dict[str, list[str]]:
+    """Multi-line strings under a secret in a wire value, by path, redacted line by line."""
     found: dict[str, list[str]] = {}
-    if isinstance(value, dict):
+    if isinstance(value, str) and secret and "\n" in value:
+        found[path] = redact(value)
+    elif isinstance(value, dict):
         if value.get(_SIG) == _SECRET:
-            inner = value.get("value")
-            if isinstance(inner, str) and "\n" in inner:
-                found[path] = redact(inner)
-            else:
-                found.update(secret_text(inner, path))
+            found.update(secret_text(value.get("value"), path, True))
         elif value.get(_SIG) is None:
             for key, item in value.items():
-                found.update(secret_text(item, _join(path, key)))
+                found.update(secret_text(item, _join(path, key), secret))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found.update(secret_text(item, _join(path, index)))
+            found.update(secret_text(item, _join(path, index), secret))
     return found
 
 

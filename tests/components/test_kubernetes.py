@@ -90,7 +90,7 @@ def test_vault_modes(mode: str) -> None:
 
 
 def test_cilium_guard_uses_a_clusterwide_policy() -> None:
-    api_version, kind, spec = policy(MetadataGuardArgs(cni="cilium"))
+    api_version, kind, _, spec = policy(MetadataGuardArgs(cni="cilium"))
     assert (api_version, kind) == ("cilium.io/v2", "CiliumClusterwideNetworkPolicy")
     assert spec["egressDeny"] == [{"toCIDR": [METADATA]}]
     assert "kube-system" in spec["endpointSelector"]["matchExpressions"][0]["values"]

@@ -150,7 +150,11 @@ def test_kubeadm_cluster_alone_builds_nodes_from_its_arguments() -> None:
     ]
     assert {"name": "node-labels", "value": "tier=gpu"} in registration["kubeletExtraArgs"]
     first = yaml.safe_load(instances["c-cp-0"].inputs["userData"])
-    assert first["runcmd"][-1] == "echo cni"  # the CNI goes in after kubeadm init
+    # The CNI goes in after kubeadm init; last of all, the metadata service closes.
+    assert first["runcmd"][-2:] == [
+        "echo cni",
+        ["systemctl", "enable", "--now", "metadata-block.service"],
+    ]
     assert ["kubeadm", "init", "--config", "/etc/kubernetes/kubeadm.yaml"] in first["runcmd"]
     # Workers wait for the first control plane to exist.
     assert instances["c-cp-0"].urn in instances["c-gpu-0"].dependencies
@@ -273,6 +277,7 @@ def test_cloud_conf_renders_the_ini_the_cloud_provider_reads() -> None:
         "[Global]\nauth-url=https://keystone:5000/v3\napplication-credential-id=cred-id\n"
         "application-credential-secret=s3cr3t\nregion=R1\n\n"
         "[LoadBalancer]\nfloating-network-id=ext-id\nsubnet-id=sub-id\n"
+        "[Metadata]\nsearch-order=configDrive\n"
     )
 
     def program() -> None:
@@ -292,3 +297,14 @@ def test_cloud_conf_renders_the_ini_the_cloud_provider_reads() -> None:
     assert is_secret(plan.outputs["conf"])
     (credential,) = plan.find("openstack:identity/applicationCredential:ApplicationCredential")
     assert credential.options["additionalSecretOutputs"] == ["secret"]
+
+
+def test_without_a_config_drive_nodes_keep_the_metadata_service() -> None:
+    """The caller's choice: a cloud without config drives keeps metadata reachable."""
+    for drive in (True, False):
+        plan = _kubeadm_program(config_drive=drive)
+        for instance in plan.find("openstack:compute/instance:Instance"):
+            assert instance.inputs.get("configDrive", False) is drive
+            data = yaml.safe_load(instance.inputs["userData"])
+            paths = {f["path"] for f in data["write_files"]}
+            assert ("/etc/systemd/system/metadata-block.service" in paths) is drive

@@ -345,11 +345,31 @@ def test_issuers_include_the_alias_rsp_charts_use(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_pods_are_denied_the_metadata_service(stack: str) -> None:
-    (policy,) = custom_resources(planned(stack), "GlobalNetworkPolicy")
+def test_pods_are_denied_the_metadata_service_and_every_other_policy_still_applies(
+    stack: str,
+) -> None:
+    plan = planned(stack)
+    (tier,) = custom_resources(plan, "Tier")
+    (policy,) = custom_resources(plan, "GlobalNetworkPolicy")
+    # A tier ahead of the default tier (lower order first) that passes the rest on: a Pass
+    # rule in the default tier would skip the Kubernetes NetworkPolicies after it.
+    assert tier.inputs["spec"] == {"order": 100, "defaultAction": "Pass"}
     spec = policy.inputs["spec"]
-    assert spec["egress"][0] == {"action": "Deny", "destination": {"nets": [METADATA]}}
-    assert "kube-system" in spec["namespaceSelector"]  # exempt: OCCM and Cinder CSI need it
+    assert spec["tier"] == tier.inputs["metadata"]["name"]
+    assert policy.inputs["metadata"]["name"].startswith(spec["tier"] + ".")
+    assert spec["egress"] == [{"action": "Deny", "destination": {"nets": [METADATA]}}]
+    assert tier.urn in policy.dependencies
+    schema = json.loads(schema_file("crds/projectcalico.org_tier_v3.json").read_text())
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(_manifest(tier))]
+    assert errors == []
+
+
+def test_the_cilium_guard_leaves_default_allow_in_place() -> None:
+    (policy,) = custom_resources(
+        planned("ukdac-dev", "kubeadm-cilium"), "CiliumClusterwideNetworkPolicy"
+    )
+    assert policy.inputs["spec"]["egressDeny"] == [{"toCIDR": [METADATA]}]
+    assert policy.inputs["spec"]["enableDefaultDeny"] == {"egress": False, "ingress": False}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -19,10 +19,12 @@ PKI = "/etc/kubernetes/pki"
 ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 
 # Every file a node writes, with its mode (None: cloud-init's default, 0644), by role.
+BLOCK_UNIT = "/etc/systemd/system/metadata-block.service"
 COMMON_FILES = {
     "/etc/modules-load.d/kubernetes.conf": None,
     "/etc/sysctl.d/99-kubernetes.conf": None,
     "/etc/kubernetes/kubeadm.yaml": "0600",
+    BLOCK_UNIT: "0644",
 }
 CONTROL_PLANE_FILES = {
     **COMMON_FILES,
@@ -121,6 +123,8 @@ def test_every_node_boots_in_order(stack: str) -> None:
             ]
         else:
             expected = [*common, "kubeadm join --config /etc/kubernetes/kubeadm.yaml"]
+        # Last, once the node has joined: the metadata service closes for good.
+        expected.append("systemctl enable --now metadata-block.service")
         assert steps == expected, name
         assert data["package_update"] is True
         assert data["packages"] == [
@@ -165,3 +169,21 @@ def test_user_data_is_written_with_sorted_keys(stack: str) -> None:
         for document in yaml.safe_load_all(kubeadm):
             keys = list(document)
             assert keys == sorted(keys), name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_node_closes_the_metadata_service_and_boots_from_a_config_drive(stack: str) -> None:
+    plan = planned(stack, show_secrets=True)
+    for resource in plan.find(INSTANCE):
+        assert resource.inputs["configDrive"] is True, resource.name
+        data = yaml.safe_load(resource.inputs["userData"])
+        (unit,) = [f["content"] for f in data["write_files"] if f["path"] == BLOCK_UNIT]
+        starts = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+        assert starts == [
+            f"ExecStart=/usr/sbin/iptables -w -I {chain} -d 169.254.169.254/32 -j REJECT"
+            for chain in ("OUTPUT", "FORWARD")
+        ]
+        assert "WantedBy=multi-user.target" in unit  # again at every boot
+    (secret,) = [r for r in plan.resources if r.name == "cloud-provider-cloud-config"]
+    conf = secret.inputs["stringData"]["cloud.conf"]
+    assert "[Metadata]\nsearch-order=configDrive\n" in conf
