@@ -29,6 +29,8 @@ class VaultArgs:
     replicas: int = 3
     namespace: str = "vault"
     protect: bool = False
+    # Source ranges the ingress admits (ingress-nginx allow-list); empty admits everyone.
+    allowed_cidrs: tuple[str, ...] = ()
 
 
 def raft_config(replicas: int, release_name: str = "vault") -> str:
@@ -40,13 +42,27 @@ def raft_config(replicas: int, release_name: str = "vault") -> str:
     )
 
 
+def _allow_list(cidrs: tuple[str, ...]) -> dict[str, str]:
+    """ingress-nginx's source allow-list (and its older name, which some controllers read)."""
+    if not cidrs:
+        return {}
+    ranges = ",".join(cidrs)
+    return {
+        "nginx.ingress.kubernetes.io/allowlist-source-range": ranges,
+        "nginx.ingress.kubernetes.io/whitelist-source-range": ranges,
+    }
+
+
 def vault_values(args: VaultArgs) -> dict[str, Any]:
     """Chart values for the mode; the UI is on and served at `hostname` with TLS."""
     server: dict[str, Any] = {
         "ingress": {
             "enabled": True,
             "ingressClassName": args.ingress_class,
-            "annotations": {"cert-manager.io/cluster-issuer": args.issuer},
+            "annotations": {
+                "cert-manager.io/cluster-issuer": args.issuer,
+                **_allow_list(args.allowed_cidrs),
+            },
             "hosts": [{"host": args.hostname, "paths": []}],
             "tls": [{"secretName": "vault-tls", "hosts": [args.hostname]}],
         }

@@ -145,6 +145,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             ingress_class=ingress.class_name,
             storage_class=storage_class,
             protect=d.protect_stateful,
+            allowed_cidrs=d.vault_allowed_cidrs,
         ),
         opts=on_cluster,
     )

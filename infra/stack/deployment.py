@@ -78,6 +78,7 @@ class Deployment:
     hostnames: Hostnames
     vault_url: str
     vault_path_prefix: str
+    vault_allowed_cidrs: tuple[str, ...]  # who may reach vault.<fqdn>
     protect_stateful: bool
     buckets: tuple[BucketSpec, ...]
 
@@ -131,6 +132,9 @@ def derive(stack: str, config: StackConfig) -> Deployment:
         vault_url=config.vault.url or f"https://{hostnames.vault}",
         vault_path_prefix=config.vault.path_prefix
         or f"secret/phalanx/{config.phalanx.environment}",
+        vault_allowed_cidrs=tuple(
+            str(c) for c in (config.vault.allowed_cidrs or config.cloud.admin_cidrs)
+        ),
         protect_stateful=POLICIES[config.environment].protect_stateful,
         buckets=buckets,
     )

@@ -446,6 +446,14 @@ class VaultConfig(Section):
         description="Where phalanx's secrets live; unset means secret/phalanx/<phalanx env>.",
         pattern=r"^[a-z0-9][a-z0-9_/-]*[a-z0-9]$",
     )
+    allowed_cidrs: list[IPvAnyNetwork] | None = Field(
+        default=None,
+        title="Allowed CIDRs",
+        description="Who may reach vault.<fqdn>; unset means the admin CIDRs, so an "
+        "uninitialised Vault is never open to the Internet. Opening it wider is an "
+        "explicit, reviewed choice (never for a sandbox or dev-mode Vault).",
+        max_length=32,
+    )
 
 
 class PhalanxConfig(Section):

@@ -314,6 +314,18 @@ def bucket_names_unique(s: Sections) -> Iterator[Problem]:
         seen.add(bucket.name)
 
 
+def vault_never_public_in_dev_mode(s: Sections) -> Iterator[Problem]:
+    """A dev-mode Vault has the root token `root`: it stays behind the admin CIDRs."""
+    if not (s.vault and s.vault.allowed_cidrs is not None):
+        return
+    if s.vault.mode == "dev" or s.environment == "sandbox":
+        yield Problem(
+            ("vault", "allowedCidrs"),
+            "a sandbox or dev-mode Vault (root token 'root') stays behind the admin CIDRs; "
+            "remove this setting",
+        )
+
+
 def tap_bucket_exists(s: Sections) -> Iterator[Problem]:
     if s.buckets and s.buckets.tap_bucket is not None:
         names = [b.name for b in s.buckets.containers]
@@ -378,6 +390,7 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     taints_need_kubeadm,
     qserv_label_present,
     bucket_names_unique,
+    vault_never_public_in_dev_mode,
     tap_bucket_exists,
     credentials_namespace_allowed,
     credential_roles_allowed,

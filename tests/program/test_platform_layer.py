@@ -475,3 +475,13 @@ def test_on_magnum_the_first_group_is_selected_by_magnum_s_default_worker_role(
     assert _qserv_preference(plan) == ("magnum.openstack.org/role", ["worker"])
     (other,) = plan.find("openstack:containerinfra/nodeGroup:NodeGroup")
     assert (other.inputs["name"], other.inputs["role"]) == ("general", "general")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_vault_is_reachable_only_from_the_admin_networks_by_default(stack: str) -> None:
+    """Until it is initialised, whoever reaches Vault first gets its keys."""
+    values = releases(planned(stack, show_secrets=True))["vault"].inputs["values"]
+    annotations = values["server"]["ingress"]["annotations"]
+    admin = ",".join(str(c) for c in config(stack).config.cloud.admin_cidrs)
+    assert annotations["nginx.ingress.kubernetes.io/allowlist-source-range"] == admin
+    assert annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] == admin

@@ -115,6 +115,13 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     (DEV, {"qserv.enabled": "yes"}, "ukdac:qserv.enabled", "valid boolean"),
     (DEV, {"buckets.retainByDefault": "no"}, "ukdac:buckets.retainByDefault", "valid boolean"),
     (DEV, {"cluster.bootVolumeSize": True}, "ukdac:cluster.bootVolumeSize", "valid integer"),
+    (SANDBOX, {"vault.allowedCidrs": ["0.0.0.0/0"]}, "ukdac:vault.allowedCidrs", "root token"),
+    (
+        DEV,
+        {"vault.mode": "dev", "vault.allowedCidrs": ["192.0.2.0/24"]},
+        "ukdac:vault.allowedCidrs",
+        "stays behind the admin CIDRs",
+    ),
     (
         DEV,
         {
@@ -223,6 +230,7 @@ GOOD_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (DEV, {"network.podCidr": "172.16.0.0/16"}),
     (DEV, {"cloud.adminCidrs": ["192.0.2.0/24", "2001:db8::/32"]}),
     (DEV, {"cloud.adminCidrs": ["10.0.0.0/8"]}),  # exactly the widest allowed
+    (PROD, {"vault.allowedCidrs": ["0.0.0.0/0"]}),  # opened on purpose, in the stack file
     (DEV, {"network.podCidr": "10.244.0.0/22"}),  # 16 blocks for 6 nodes
     (DEV, {"qserv.enabled": False, "qserv.ingestNodeLabel": "tier=bigdata"}),
     (DEV, {"cluster.backend": "magnum", "cluster.bootVolumeSize": 50}),
