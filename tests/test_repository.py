@@ -85,3 +85,10 @@ def test_docs_link_to_files_that_exist() -> None:
             assert (doc.parent / target).resolve().is_file(), (
                 f"{doc.name} links to missing {target}"
             )
+
+
+def test_real_previews_get_each_stacks_secrets_from_its_own_environment() -> None:
+    job = _workflow("preview.yml")["jobs"]["pulumi-preview"]
+    assert job["environment"] == "preview-${{ matrix.stack }}"
+    assert job["permissions"] == {"contents": "read"}
+    assert "ukdac-prod" in job["strategy"]["matrix"]["stack"]
