@@ -151,13 +151,15 @@ def render(
     pki: Pki | None = None,
     cni: CniInstall | None = None,
     block_metadata: bool = False,
+    admission: tuple[str, str] | None = None,
 ) -> str:
     """The `#cloud-config` document of one node.
 
     With `block_metadata`, the node's last boot step closes the metadata service to itself
     and to everything it routes, for good (a unit that runs at every boot): the user data
     there holds the cluster's keys, and the node no longer needs it once it has joined
-    (OCCM and Cinder CSI read the config drive instead).
+    (OCCM and Cinder CSI read the config drive instead). `admission` is a control plane's
+    (path, content) of the API server's admission configuration.
     """
     minor = ".".join(kubernetes_version.split(".")[:2])
     repo = f"https://pkgs.k8s.io/core:/stable:/v{minor}/deb/"
@@ -176,6 +178,8 @@ def render(
             {"path": path, "permissions": mode, "content": content}
             for path, mode, content in pki.files()
         ]
+    if admission is not None:
+        files.append({"path": admission[0], "permissions": "0644", "content": admission[1]})
     if cni is not None:
         files += [{"path": path, "permissions": "0644", "content": c} for path, c in cni.files]
     commands: list[str | list[str]] = [

@@ -59,8 +59,26 @@ def init_documents(
     service_subnet: str,
     bootstrap_token: str,
     token_ttl: str,
+    admission_config: str | None = None,
 ) -> list[dict[str, Any]]:
-    """InitConfiguration, ClusterConfiguration and KubeletConfiguration of the first node."""
+    """InitConfiguration, ClusterConfiguration and KubeletConfiguration of the first node.
+
+    `admission_config` is the path of an AdmissionConfiguration file every control plane
+    has on disk; the API server reads it (its directory mounted read-only).
+    """
+    api_server: dict[str, Any] = {"certSANs": sorted(set(cert_sans))}
+    if admission_config is not None:
+        directory = admission_config.rsplit("/", 1)[0]
+        api_server["extraArgs"] = _args({"admission-control-config-file": admission_config})
+        api_server["extraVolumes"] = [
+            {
+                "name": "admission",
+                "hostPath": directory,
+                "mountPath": directory,
+                "readOnly": True,
+                "pathType": "DirectoryOrCreate",
+            }
+        ]
     return [
         {
             "apiVersion": API_VERSION,
@@ -93,7 +111,7 @@ def init_documents(
                 "serviceSubnet": service_subnet,
                 "dnsDomain": "cluster.local",
             },
-            "apiServer": {"certSANs": sorted(set(cert_sans))},
+            "apiServer": api_server,
             "controllerManager": {"extraArgs": _args({"cloud-provider": "external"})},
         },
         {
@@ -144,3 +162,39 @@ def join_documents(
 def render(documents: Sequence[Mapping[str, Any]]) -> str:
     """A multi-document YAML file, keys in a fixed order."""
     return yaml.dump_all(list(documents), Dumper=DUMPER, sort_keys=True, default_flow_style=False)
+
+
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def pod_security_admission(
+    enforce: str, exempt_namespaces: Sequence[str], audit: str = "restricted"
+) -> dict[str, Any]:
+    """The API server's AdmissionConfiguration for Pod Security: `enforce` everywhere but
+    the exempt namespaces, and audit and warn at `audit`, so gaps to it show in logs."""
+    return {
+        "apiVersion": "apiserver.config.k8s.io/v1",
+        "kind": "AdmissionConfiguration",
+        "plugins": [
+            {
+                "name": "PodSecurity",
+                "configuration": {
+                    "apiVersion": "pod-security.admission.config.k8s.io/v1",
+                    "kind": "PodSecurityConfiguration",
+                    "defaults": {
+                        "enforce": enforce,
+                        "enforce-version": "latest",
+                        "audit": audit,
+                        "audit-version": "latest",
+                        "warn": audit,
+                        "warn-version": "latest",
+                    },
+                    "exemptions": {
+                        "usernames": [],
+                        "runtimeClasses": [],
+                        "namespaces": sorted(exempt_namespaces),
+                    },
+                },
+            }
+        ],
+    }

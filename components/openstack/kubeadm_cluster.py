@@ -27,6 +27,16 @@ from components.kubeadm import cloud_init, documents, pki
 CA_HOURS = 10 * 365 * 24
 ADMIN_HOURS = 365 * 24
 CONTROL_PLANE_OFFSET = 10  # control-plane i gets host .10+i of the node subnet
+ADMISSION_CONFIG = "/etc/kubernetes/admission/admission.yaml"
+
+
+def _admission(args: KubeadmClusterArgs) -> tuple[str, str] | None:
+    """The admission file every control plane writes (the API server reads it from disk)."""
+    if args.pod_security is None:
+        return None
+    enforce, exempt = args.pod_security
+    document = documents.pod_security_admission(enforce, exempt)
+    return ADMISSION_CONFIG, documents.render([document])
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ class KubeadmClusterArgs:
     # Nodes read their instance data from a config drive and close the metadata service
     # after boot, so no pod or host process can fetch the user data (and its keys) later.
     config_drive: bool = True
+    # Pod Security admission on every API server: (enforced level, exempt namespaces).
+    pod_security: tuple[str, tuple[str, ...]] | None = None
 
 
 def control_plane_addresses(node_cidr: str, count: int) -> list[str]:
@@ -133,6 +145,7 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
         service_subnet=args.service_cidr,
         bootstrap_token=token,
         token_ttl=args.token_ttl,
+        admission_config=ADMISSION_CONFIG if args.pod_security else None,
     )
     return cloud_init.render(
         kubernetes_version=args.kubernetes_version,
@@ -142,6 +155,7 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
         pki=pki_files,
         cni=args.cni,
         block_metadata=args.config_drive,
+        admission=_admission(args),
     )
 
 
@@ -169,6 +183,7 @@ def _join_user_data(
         hosts=layout.hosts,
         pki=rest[0] if rest else None,
         block_metadata=args.config_drive,
+        admission=_admission(args) if control_plane_address else None,
     )
 
 

@@ -74,6 +74,17 @@ def _cni(d: Deployment) -> cloud_init.CniInstall:
     return cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"))
 
 
+# Pod Security admission: `baseline` is enforced in every namespace but these, which run
+# privileged or host-network pods by design; `restricted` is audited and warned everywhere.
+POD_SECURITY_ENFORCE = "baseline"
+POD_SECURITY_EXEMPT: dict[str, str] = {
+    "kube-system": "kube-proxy, OCCM, the Cinder CSI node plugin and Cilium: privileged",
+    "calico-system": "calico-node: privileged, host network",
+    "tigera-operator": "the Calico operator: host network",
+    "ingress-nginx": "the ingress controller: host network on the control planes",
+}
+
+
 def _node_names(d: Deployment, group: str) -> tuple[NodeNames, ...]:
     return tuple(NodeNames(n.server, n.port) for n in d.names.nodes[group])
 
@@ -132,6 +143,7 @@ def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> K
             allowed_address_cidrs=(str(cfg.network.pod_cidr),) if cni.needs_address_pairs else (),
             metadata=names.metadata,
             group_metadata_key=NODE_GROUP_METADATA_KEY,
+            pod_security=(POD_SECURITY_ENFORCE, tuple(POD_SECURITY_EXEMPT)),
         ),
         opts=opts,
     )

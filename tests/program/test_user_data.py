@@ -26,8 +26,10 @@ COMMON_FILES = {
     "/etc/kubernetes/kubeadm.yaml": "0600",
     BLOCK_UNIT: "0644",
 }
+ADMISSION = "/etc/kubernetes/admission/admission.yaml"
 CONTROL_PLANE_FILES = {
     **COMMON_FILES,
+    ADMISSION: "0644",
     f"{PKI}/ca.crt": "0644",
     f"{PKI}/ca.key": "0600",
     f"{PKI}/front-proxy-ca.crt": "0644",
@@ -187,3 +189,36 @@ def test_every_node_closes_the_metadata_service_and_boots_from_a_config_drive(st
     (secret,) = [r for r in plan.resources if r.name == "cloud-provider-cloud-config"]
     conf = secret.inputs["stringData"]["cloud.conf"]
     assert "[Metadata]\nsearch-order=configDrive\n" in conf
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_api_server_enforces_pod_security(stack: str) -> None:
+    from infra.program.cloud_layer import POD_SECURITY_EXEMPT
+
+    nodes = _nodes(stack)
+    control_planes = {n: d for n, d in nodes.items() if "control-plane" in n}
+    assert len(control_planes) == config(stack).config.cluster.control_plane.count
+    for name, data in control_planes.items():
+        (text,) = [f["content"] for f in data["write_files"] if f["path"] == ADMISSION]
+        admission = yaml.safe_load(text)
+        assert (admission["apiVersion"], admission["kind"]) == (
+            "apiserver.config.k8s.io/v1",
+            "AdmissionConfiguration",
+        )
+        (plugin,) = admission["plugins"]
+        assert plugin["name"] == "PodSecurity"
+        settings = plugin["configuration"]
+        assert settings["defaults"]["enforce"] == "baseline", name
+        assert settings["defaults"]["audit"] == settings["defaults"]["warn"] == "restricted"
+        assert settings["exemptions"]["namespaces"] == sorted(POD_SECURITY_EXEMPT)
+    first = control_planes["cluster-control-plane-0"]
+    kubeadm = next(f["content"] for f in first["write_files"] if f["path"].endswith("kubeadm.yaml"))
+    cluster = list(yaml.safe_load_all(kubeadm))[1]
+    server = cluster["apiServer"]
+    assert {"name": "admission-control-config-file", "value": ADMISSION} in server["extraArgs"]
+    (mount,) = server["extraVolumes"]
+    assert mount["hostPath"] == mount["mountPath"] == "/etc/kubernetes/admission"
+    assert mount["readOnly"] is True
+    for name, data in nodes.items():  # workers carry no API server, so no admission file
+        if "control-plane" not in name:
+            assert ADMISSION not in {f["path"] for f in data["write_files"]}

@@ -64,8 +64,18 @@ class Networking(Strict):
     dnsDomain: str
 
 
+class HostPathMount(Strict):
+    name: str
+    hostPath: str
+    mountPath: str
+    readOnly: bool
+    pathType: Literal["DirectoryOrCreate", "Directory", "FileOrCreate", "File"]
+
+
 class APIServer(Strict):
     certSANs: list[str]
+    extraArgs: list[Arg] = []
+    extraVolumes: list[HostPathMount] = []
 
 
 class ControlPlaneComponent(Strict):
