@@ -7,7 +7,8 @@ flipped, a boolean operator swapped, a constant changed, a statement removed, a 
 emptied); a fixed-seed sample of them is applied one at a time, and the module's tests run
 against each mutant. A mutant that no test fails on survives. Mutants listed in
 `tests/mutation/equivalent.txt` (they change nothing observable, each with its reason) are
-left out of the score. The report goes to stdout and `mutation-report.md`.
+left out of the score. Prose (messages for people), type annotations, `Literal[...]` and
+decorator arguments are not mutated. The report goes to stdout and `mutation-report.md`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import ast
 import copy
 import random
+import re
 import subprocess
 import sys
 import time
@@ -88,6 +90,38 @@ class Mutant:
         return f"{self.module}:{self.line}:{self.description}"
 
 
+def _prose(text: str) -> bool:
+    """Words for people (messages, descriptions): changing them changes no behaviour."""
+    return bool(re.search(r"[A-Za-z]\s+[A-Za-z]", text)) or text.strip(" ,.;:") == ""
+
+
+def _not_behaviour(tree: ast.AST) -> set[int]:
+    """Nodes that only describe types or decorate: annotations, `Literal[...]`, decorators."""
+    found: set[int] = set()
+
+    def mark(node: ast.AST | None) -> None:
+        if node is not None:
+            found.update(id(n) for n in ast.walk(node))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for decorator in node.decorator_list:
+                mark(decorator)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            mark(node.returns)
+            for argument in [*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs]:
+                mark(argument.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            mark(node.annotation)
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("Literal", "Annotated")
+        ):
+            mark(node)
+    return found
+
+
 def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, str]]:
     """Every node that can be mutated, with what the mutation does."""
     docstrings = {
@@ -98,7 +132,10 @@ def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, str]]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
+    skipped = _not_behaviour(tree)
     for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Compare) and type(node.ops[0]) in _FLIPS:
             yield node, f"flip {type(node.ops[0]).__name__}"
         elif isinstance(node, ast.BoolOp):
@@ -108,7 +145,7 @@ def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, str]]:
                 yield node, f"negate {node.value}"
             elif isinstance(node.value, int):
                 yield node, f"change {node.value}"
-            elif isinstance(node.value, str) and node.value:
+            elif isinstance(node.value, str) and node.value and not _prose(node.value):
                 yield node, f"change {node.value[:30]!r}"
         elif isinstance(node, ast.If | ast.For | ast.Assign | ast.Expr | ast.AugAssign):
             if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
