@@ -33,17 +33,22 @@ PINS: dict[str, Pin] = {
     "cilium-cli": Pin("v0.18.5", "unverified: cilium/cilium-cli release"),
     # Rubin's maintained controller build (upstream ingress-nginx was retired in March 2026).
     "image/ingress-nginx-controller": Pin(
-        "ghcr.io/lsst-sqre/ingress-nginx-controller:v1.15.6-lsstsqre-chainguard",
-        "DESIGN.md: phalanx's pin as of August 2026; its digest was not available offline",
+        "ghcr.io/lsst-sqre/ingress-nginx-controller:v1.15.6-lsstsqre-chainguard"
+        "@sha256:6c23471044041335807bcfb0cec22049ceb2d66f1cacf37033a42e3e75ad0f99",
+        "phalanx applications/ingress-nginx/values.yaml @ 650a0ef (tag and digest)",
     ),
-    "qserv-operator": Pin("2024.11.2-rc1", "lsst/qserv-operator @ 7b1bbd2f (operator image tag)"),
+    # No tag carries the 2024.11.2-rc1 images: the manifests are taken at their commit.
+    "qserv-operator": Pin(
+        "7b1bbd2fb97562f9aafa4d3d15724a3f66fe78c7",
+        "lsst/qserv-operator main @ 7b1bbd2f: operator image 2024.11.2-rc1",
+    ),
     "image/qserv": Pin(
         "qserv/lite-qserv:2024.11.2-rc1",
-        "unverified: follows the operator tag; check it against qserv-operator (issue 5)",
+        "lsst/qserv-operator @ 7b1bbd2f manifests/base/image.yaml (spec.image)",
     ),
     "image/qserv-db": Pin(
         "qserv/lite-mariadb:2024.11.2-rc1",
-        "unverified: follows the operator tag; check it against qserv-operator (issue 5)",
+        "lsst/qserv-operator @ 7b1bbd2f manifests/base/image.yaml (spec.dbImage)",
     ),
 }
 
@@ -58,7 +63,7 @@ CHART_REPOSITORIES: dict[str, str] = {
 }
 
 QSERV_OPERATOR_MANIFEST = (
-    "https://raw.githubusercontent.com/lsst/qserv-operator/{tag}/manifests/operator.yaml"
+    "https://raw.githubusercontent.com/lsst/qserv-operator/{commit}/manifests/operator.yaml"
 )
 
 # Kubernetes minors ukdac's kubeadm documents (kubeadm.k8s.io/v1beta4) and validation cover.

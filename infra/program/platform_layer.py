@@ -171,7 +171,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
         qserv = Qserv(
             "qserv",
             QservArgs(
-                operator_manifest=QSERV_OPERATOR_MANIFEST.format(tag=pinned("qserv-operator")),
+                operator_manifest=QSERV_OPERATOR_MANIFEST.format(commit=pinned("qserv-operator")),
                 image=cfg.qserv.image,
                 db_image=cfg.qserv.db_image,
                 storage_class=storage_class,
