@@ -98,6 +98,8 @@ class KubeadmClusterArgs:
     # Nodes read their instance data from a config drive and close the metadata service
     # after boot, so no pod or host process can fetch the user data (and its keys) later.
     config_drive: bool = True
+    # A node's user data applies when it is created; changing it later changes no node.
+    user_data_for_new_nodes_only: bool = True
     # Pod Security admission on every API server: (enforced level, exempt namespaces).
     pod_security: tuple[str, tuple[str, ...]] | None = None
 
@@ -448,5 +450,11 @@ class KubeadmCluster(pulumi.ComponentResource):
             user_data=_secret(user_data),
             scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(group=server_group.id)],
             metadata={**args.metadata, args.group_metadata_key: group},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=after,
+                # User data is the recipe for new nodes: a changed recipe never replaces
+                # a running node (a replaced control plane 0 would start a new cluster).
+                ignore_changes=["userData"] if args.user_data_for_new_nodes_only else None,
+            ),
         )

@@ -23,7 +23,9 @@ from infra.plan.model import Plan, PlannedResource
 from infra.plan.replacements import replacing_paths
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY
 
-Operation = Literal["add", "update", "replace", "remove"]
+# `keep`: only inputs the program tells the engine to ignore changed, so nothing happens to
+# the resource (such as a node's user data, which applies to new nodes only).
+Operation = Literal["add", "update", "replace", "remove", "keep"]
 
 
 class _Absent:
@@ -110,6 +112,10 @@ class StackDiff:
     @property
     def replaced(self) -> list[ResourceDiff]:
         return self.of_kind("replace")
+
+    @property
+    def kept(self) -> list[ResourceDiff]:
+        return self.of_kind("keep")
 
     @property
     def empty(self) -> bool:
@@ -285,10 +291,24 @@ def _with_secret_text(
     return tuple(result)
 
 
+def _is_ignored(path: str, ignored: list[str]) -> bool:
+    """Whether a change at `path` (`inputs.x.y`) is one the engine is told to ignore."""
+    if not path.startswith("inputs."):
+        return False
+    plain = path.removeprefix("inputs.").replace("[", ".").replace("]", "")
+    return any(plain == rule or plain.startswith(rule + ".") for rule in ignored)
+
+
 def _changed(
     old: PlannedResource, new: PlannedResource, changes: tuple[Change, ...]
 ) -> ResourceDiff:
     changes = _with_secret_text(old, new, changes)
+    ignored = new.options.get("ignoreChanges", [])
+    if ignored:
+        kept = tuple(c for c in changes if _is_ignored(c.path, ignored))
+        changes = tuple(c for c in changes if c not in kept)
+        if not changes:
+            return ResourceDiff("keep", new.urn, new.type, new.name, kept, inputs=new.inputs)
     replace_on = new.options.get("replaceOnChanges", [])
     because = replacing_paths(new.type, _input_paths(changes), replace_on)
     return ResourceDiff(

@@ -125,13 +125,22 @@ def summary(diff: StackDiff) -> str:
         f"{len(diff.replaced)} to replace, {len(diff.removed)} to delete, "
         f"{len(diff.outputs)} output(s) changed"
     )
+    if diff.kept:
+        text += f", {len(diff.kept)} kept (only ignored inputs changed)"
     if diff.new_warnings:
         text += f", {len(diff.new_warnings)} new warning(s)"
     return text
 
 
-VERBS = {"add": "create", "update": "update", "replace": "replace", "remove": "delete"}
+VERBS = {
+    "add": "create",
+    "update": "update",
+    "replace": "replace",
+    "remove": "delete",
+    "keep": "keep (ignored changes)",
+}
 _MARKS = {
+    "keep": ("=", "dim"),
     "add": ("+", "green"),
     "update": ("~", "yellow"),
     "replace": ("+-", "magenta"),
@@ -345,6 +354,7 @@ def _details(d: StackDiff) -> list[str]:
         ("remove", "Deleted"),
         ("add", "Created"),
         ("update", "Updated in place"),
+        ("keep", "Kept: only ignored inputs changed (they apply to new resources)"),
     ):
         items = d.of_kind(kind)
         if not items:
@@ -394,7 +404,9 @@ def diff_document(diffs: Iterable[StackDiff]) -> list[dict[str, Any]]:
                 "stack": d.stack,
                 "baseExists": d.base_exists,
                 "headExists": d.head_exists,
-                "summary": {verb: len(d.of_kind(kind)) for kind, verb in VERBS.items()},
+                "summary": {
+                    verb.split(" ")[0]: len(d.of_kind(kind)) for kind, verb in VERBS.items()
+                },
                 "flagged": flagged(d),
                 "config": [
                     {

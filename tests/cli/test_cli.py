@@ -121,16 +121,16 @@ def test_diff_markdown_is_a_pr_comment(make_project: MakeProject, tmp_path: Path
     code, out, _ = ukdac(ROOT, "diff", str(base), str(head), "--markdown")
     assert code == 0
     assert out.startswith(COMMENT_MARKER)
-    # Nothing created or deleted; the provider is updated, the subnet and what sits on it
-    # replaced; the control plane among them, so the stack is flagged.
+    # Nothing created or deleted; the provider and the ports are updated, the subnet and
+    # its router interface replaced. The nodes' user data changes too, but a node's user
+    # data applies to new nodes only: the nodes are kept, and say so.
     row = re.search(
-        r"^\| `ukdac-dev` \| ⚠️ \| 0 \| ([1-9][0-9]*) \| ([1-9][0-9]*) \| 0 \| [0-9]+ \| none \|$",
-        out,
-        re.M,
+        r"^\| `ukdac-dev` \|  \| 0 \| ([1-9][0-9]*) \| 2 \| 0 \| [0-9]+ \| none \|$", out, re.M
     )
     assert row, out[:600]
     assert "- **replace** `openstack:networking/subnet:Subnet` **network-subnet**" in out
-    assert "**cluster-control-plane-0** — ⚠️ a control plane" in out
+    assert "- `openstack:compute/instance:Instance` **cluster-control-plane-0** (keep" in out
+    assert "6 kept (only ignored inputs changed)" in out
     assert "- `ukdac:network.nodeCidr`: `10.10.0.0/24` → `10.11.0.0/24` (stack file; was" in out
     assert "- `inputs.cidr`: `10.10.0.0/24` → `10.11.0.0/24`" in out
     # The control plane's fixed address moves with the subnet: the port shows it.
@@ -315,7 +315,9 @@ def test_diff_json_gives_each_resources_operation(
     (subnet,) = [r for r in stack["resources"] if r["name"] == "network-subnet"]
     assert subnet["replaceBecause"] == ["inputs.cidr"]
     assert stack["summary"]["replace"] == sum(1 for op in operations.values() if op == "replace")
-    assert stack["flagged"] is True
+    assert stack["flagged"] is False  # no control plane, stateful or protected resource
+    assert operations["cluster-control-plane-0"] == "keep (ignored changes)"
+    assert stack["summary"]["keep"] == 6
     code, _, err = ukdac(ROOT, "diff", str(base), str(head), "--json", "--markdown")
     assert code != 0 and "not both" in err
 

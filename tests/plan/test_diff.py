@@ -294,3 +294,18 @@ def test_secret_text_changes_are_shown_by_redacted_lines() -> None:
     assert text.before == SecretText(("a", "kubelet=1.35.3", "z"))
     assert text.after == SecretText(("a", "kubelet=1.35.4", "z"))
     assert change.kind == "replace" and change.replace_because == ("inputs.userData",)
+
+
+def test_ignored_inputs_keep_the_resource() -> None:
+    """A node's user data is ignored once it exists: a new recipe changes no running node."""
+    ignore = {"ignoreChanges": ["userData"]}
+    before = resource("n", INSTANCE, {"userData": "a", "flavorName": "m1.large"}, **ignore)
+    recipe = resource("n", INSTANCE, {"userData": "b", "flavorName": "m1.large"}, **ignore)
+    (kept,) = diff_plans(plan(before), plan(recipe)).resources
+    assert kept.kind == "keep" and operation(kept) == "keep (ignored changes)"
+    assert [c.path for c in kept.changes] == ["inputs.userData"]
+    resized = resource("n", INSTANCE, {"userData": "b", "flavorName": "m1.xlarge"}, **ignore)
+    (change,) = diff_plans(plan(before), plan(resized)).resources
+    assert change.kind == "update"  # the resize goes ahead; the recipe still changes nothing
+    assert [c.path for c in change.changes] == ["inputs.flavorName"]
+    assert one_change(INSTANCE, {"userData": "a"}, {"userData": "b"}) == "replace"
