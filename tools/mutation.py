@@ -33,8 +33,12 @@ REPORT = ROOT / "mutation-report.md"
 GOLDEN = "tests/program/test_golden.py"
 # Module -> the tests that should notice a change to it.
 MODULES: dict[str, tuple[str, ...]] = {
-    "infra/stack/rules.py": ("tests/stack",),
-    "infra/stack/validation.py": ("tests/stack", "tests/cli/test_cli.py"),
+    "infra/stack/rules.py": ("tests/stack/test_validation.py",),
+    "infra/stack/validation.py": (
+        "tests/stack/test_validation.py",
+        "tests/stack/test_files.py",
+        "tests/cli/test_cli.py",
+    ),
     "components/openstack/security_rules.py": (
         "tests/program/test_security_table.py",
         "tests/components/test_openstack.py",
