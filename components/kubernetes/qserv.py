@@ -25,6 +25,7 @@ class QservArgs:
     preferred_nodes: tuple[str, tuple[str, ...]]
     query_node_port: int = 30040
     namespace: str = "qserv"
+    protect: bool = False  # the namespace and the Qserv resource own its volumes
 
 
 def _prefer(label: tuple[str, tuple[str, ...]]) -> dict[str, Any]:
@@ -77,7 +78,7 @@ class Qserv(pulumi.ComponentResource):
             f"{name}-namespace",
             NAMESPACE,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.qserv = k8s.apiextensions.CustomResource(
             f"{name}-qserv",
@@ -85,6 +86,8 @@ class Qserv(pulumi.ComponentResource):
             kind="Qserv",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="qserv", namespace=args.namespace),
             spec=qserv_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, self.namespace]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.operator, self.namespace], protect=args.protect
+            ),
         )
         self.register_outputs({})

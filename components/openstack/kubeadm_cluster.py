@@ -98,6 +98,9 @@ class KubeadmClusterArgs:
     # Nodes read their instance data from a config drive and close the metadata service
     # after boot, so no pod or host process can fetch the user data (and its keys) later.
     config_drive: bool = True
+    # Protect what losing would lose the cluster: control planes and their ports, the CAs
+    # and service-account key, the floating IP the DNS names point at.
+    protect: bool = False
     # A node's user data applies when it is created; changing it later changes no node.
     user_data_for_new_nodes_only: bool = True
     # Pod Security admission on every API server: (enforced level, exempt namespaces).
@@ -110,8 +113,10 @@ def control_plane_addresses(node_cidr: str, count: int) -> list[str]:
     return [str(network.network_address + CONTROL_PLANE_OFFSET + i) for i in range(count)]
 
 
-def _ca(parent: pulumi.Resource, name: str, common_name: str) -> tuple[Any, Any]:
-    opts = pulumi.ResourceOptions(parent=parent)
+def _ca(
+    parent: pulumi.Resource, name: str, common_name: str, protect: bool = False
+) -> tuple[Any, Any]:
+    opts = pulumi.ResourceOptions(parent=parent, protect=protect)
     key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
     cert = tls.SelfSignedCert(
         name,
@@ -239,7 +244,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             f"{name}-api-fip",
             pool=args.floating_ip_pool,
             description=args.floating_ip_description,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),  # DNS points here
         )
         self.image_id: pulumi.Output[str] | None = None
         if args.boot_volume_size:
@@ -292,13 +297,18 @@ class KubeadmCluster(pulumi.ComponentResource):
 
     def _make_pki(self) -> None:
         name, child = self.name, pulumi.ResourceOptions(parent=self)
-        self.ca_key, self.ca = _ca(self, f"{name}-ca", "kubernetes")
+        # The cluster's identity: losing a CA or the service-account key loses the cluster.
+        keep = self.args.protect
+        self.ca_key, self.ca = _ca(self, f"{name}-ca", "kubernetes", keep)
         self.front_proxy_key, self.front_proxy = _ca(
-            self, f"{name}-front-proxy-ca", "front-proxy-ca"
+            self, f"{name}-front-proxy-ca", "front-proxy-ca", keep
         )
-        self.etcd_key, self.etcd = _ca(self, f"{name}-etcd-ca", "etcd-ca")
+        self.etcd_key, self.etcd = _ca(self, f"{name}-etcd-ca", "etcd-ca", keep)
         self.sa_key = tls.PrivateKey(
-            f"{name}-sa-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child
+            f"{name}-sa-key",
+            algorithm="ECDSA",
+            ecdsa_curve="P256",
+            opts=pulumi.ResourceOptions(parent=self, protect=keep),
         )
         self.admin_key = tls.PrivateKey(
             f"{name}-admin-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child
@@ -341,7 +351,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             groups = [args.security_group_ids["control-plane"]]
             if index == 0:
                 groups.append(args.security_group_ids["ingress"])
-            port = self._port(logical, node.port, groups, address)
+            port = self._port(logical, node.port, groups, address, protect=args.protect)
             if index == 0:
                 user_data = pulumi.Output.all(self.fip.address, self.token, self.pki_files).apply(
                     functools.partial(_init_user_data, args, layout)
@@ -351,7 +361,14 @@ class KubeadmCluster(pulumi.ComponentResource):
                     functools.partial(_join_user_data, args, layout, {}, (), address)
                 )
             instance = self._instance(
-                logical, node.server, "control-plane", port, server_group, user_data, spec.flavor
+                logical,
+                node.server,
+                "control-plane",
+                port,
+                server_group,
+                user_data,
+                spec.flavor,
+                protect=args.protect,
             )
             self.first = self.first or instance
             self.nodes_by_group.setdefault("control-plane", []).append((node.server, port))
@@ -396,6 +413,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         physical: str,
         security_groups: list[pulumi.Input[str]],
         address: str | None,
+        protect: bool = False,
     ) -> openstack.networking.Port:
         fixed = openstack.networking.PortFixedIpArgs(
             subnet_id=self.args.subnet_id, ip_address=address
@@ -411,7 +429,7 @@ class KubeadmCluster(pulumi.ComponentResource):
                 openstack.networking.PortAllowedAddressPairArgs(ip_address=cidr)
                 for cidr in self.args.allowed_address_cidrs
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
 
     def _instance(
@@ -423,6 +441,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         server_group: openstack.compute.ServerGroup,
         user_data: pulumi.Output[str],
         flavor: str,
+        protect: bool = False,
     ) -> openstack.compute.Instance:
         args = self.args
         block_devices = None
@@ -453,6 +472,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=after,
+                protect=protect,
                 # User data is the recipe for new nodes: a changed recipe never replaces
                 # a running node (a replaced control plane 0 would start a new cluster).
                 ignore_changes=["userData"] if args.user_data_for_new_nodes_only else None,

@@ -144,6 +144,7 @@ def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> K
             metadata=names.metadata,
             group_metadata_key=NODE_GROUP_METADATA_KEY,
             pod_security=(POD_SECURITY_ENFORCE, tuple(POD_SECURITY_EXEMPT)),
+            protect=d.protect_stateful,
         ),
         opts=opts,
     )

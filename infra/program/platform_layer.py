@@ -180,6 +180,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
                 worker_replicas=cfg.qserv.worker.replicas,
                 worker_storage=cfg.qserv.worker.storage,
                 preferred_nodes=cloud.cluster.node_selector(*_label(cfg.qserv.ingest_node_label)),
+                protect=d.protect_stateful,
             ),
             depends_on=[certs.release, *certs.issuers.values(), *storage.classes],
             opts=on_cluster,

@@ -262,3 +262,35 @@ def test_layers_cloud_declares_the_openstack_layer_alone(
 def test_layers_takes_only_known_values() -> None:
     with pytest.raises(ConfigError, match="layers"):
         validate(with_changes(DEV, layers="platform"), "ukdac-dev", "test")
+
+
+# In prod, everything whose loss loses data or the cluster's identity is protected.
+PROD_PROTECTED = {
+    "cluster-api-fip",  # the address DNS points at
+    "cluster-ca",
+    "cluster-ca-key",
+    "cluster-etcd-ca",
+    "cluster-etcd-ca-key",
+    "cluster-front-proxy-ca",
+    "cluster-front-proxy-ca-key",
+    "cluster-sa-key",
+    "cluster-control-plane-0",
+    "cluster-control-plane-0-port",
+    "cluster-control-plane-1",
+    "cluster-control-plane-1-port",
+    "cluster-control-plane-2",
+    "cluster-control-plane-2-port",
+    "object-store-ukdac-prod-tap-results",
+    "object-store-ukdac-prod-user-files",
+    "qserv-namespace",
+    "qserv-qserv",
+    "vault",
+}
+
+
+def test_prod_protects_everything_whose_loss_loses_data_or_the_cluster() -> None:
+    protected = {r.name for r in _plan("ukdac-prod").resources if r.options.get("protect")}
+    assert protected == PROD_PROTECTED
+    # Elsewhere nothing is protected: dev, test and sandboxes can be torn down.
+    for stack in ("ukdac-dev", "ukdac-test", "ukdac-sbx-sample"):
+        assert not [r.name for r in _plan(stack).resources if r.options.get("protect")], stack
