@@ -92,7 +92,9 @@ class KubeadmClusterArgs:
     api_sans: tuple[str, ...] = ()
     boot_volume_size: int | None = None
     allowed_address_cidrs: tuple[str, ...] = ()
-    token_ttl: str = "24h0m0s"  # noqa: S105 (a duration, not a password)
+    # The join token never expires ("0s"): a node added on any day joins with the token in
+    # its user data. Rotating it is a runbook step (docs/runbooks/upgrade.md).
+    token_ttl: str = "0s"  # noqa: S105 (a duration, not a password)
     metadata: Mapping[str, str] = field(default_factory=dict)
     group_metadata_key: str = "node-group"  # Nova metadata key naming a node's group
     # Nodes read their instance data from a config drive and close the metadata service

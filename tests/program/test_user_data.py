@@ -222,3 +222,13 @@ def test_every_api_server_enforces_pod_security(stack: str) -> None:
     for name, data in nodes.items():  # workers carry no API server, so no admission file
         if "control-plane" not in name:
             assert ADMISSION not in {f["path"] for f in data["write_files"]}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_join_token_never_expires_so_nodes_join_on_any_day(stack: str) -> None:
+    first = _nodes(stack)["cluster-control-plane-0"]
+    kubeadm = next(f["content"] for f in first["write_files"] if f["path"].endswith("kubeadm.yaml"))
+    init = next(d for d in yaml.safe_load_all(kubeadm) if d["kind"] == "InitConfiguration")
+    (token,) = init["bootstrapTokens"]
+    assert token["ttl"] == "0s"
+    assert token["groups"] == ["system:bootstrappers:kubeadm:default-node-token"]
