@@ -45,7 +45,6 @@ CLUSTER_RULES: tuple[Rule, ...] = (
 class CniSpec:
     """What a CNI needs from the cloud network."""
 
-    name: str
     ports: tuple[tuple[Protocol, int, int, str], ...]
     needs_address_pairs: bool  # True when pod IPs appear unencapsulated on node ports
 
@@ -53,13 +52,11 @@ class CniSpec:
 CNIS: dict[str, CniSpec] = {
     # Calico with VXLAN encapsulation (no BGP, no IP-in-IP) and Typha.
     "calico": CniSpec(
-        "calico",
         (("udp", 4789, 4789, "Calico VXLAN"), ("tcp", 5473, 5473, "Calico Typha")),
         needs_address_pairs=False,
     ),
     # Cilium in tunnel mode (VXLAN) with its health checks.
     "cilium": CniSpec(
-        "cilium",
         (("udp", 8472, 8472, "Cilium VXLAN"), ("tcp", 4240, 4240, "Cilium health")),
         needs_address_pairs=False,
     ),

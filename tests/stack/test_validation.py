@@ -85,6 +85,19 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     ),
     (DEV, {"cloud.adminCidrs": ["10.0.0.0/8", "11.0.0.0/32"]}, "ukdac:cloud.adminCidrs", "/8"),
     (DEV, {"cloud.adminCidrs": ["2000::/3"]}, "ukdac:cloud.adminCidrs", "IPv6"),
+    (DEV, {"cloud.adminCidrs": ["2001:db8::/31"]}, "ukdac:cloud.adminCidrs", "than a /32"),
+    (DEV, {"network.nodeCidr": "240.0.0.0/24"}, "ukdac:network.nodeCidr", "is reserved address"),
+    *(
+        (DEV, {"buckets.credentialsNamespace": ns}, "ukdac:buckets.credentialsNamespace", "own")
+        for ns in ("kube-system", "kube-public", "kube-node-lease", "default")
+    ),
+    (DEV, {"vault.pathPrefix": "Bad Prefix"}, "ukdac:vault.pathPrefix", "not of the expected form"),
+    (
+        DEV,
+        {"cluster.nodeGroups": [{"name": "g", "flavor": "f", "count": 1, "colour": "red"}]},
+        "ukdac:cluster.nodeGroups[0].colour",
+        "allowed keys here: name, flavor, count, labels, taints",
+    ),
     (DEV, {"network.nodeCidr": "169.254.0.0/24"}, "ukdac:network.nodeCidr", "link-local"),
     (DEV, {"network.podCidr": "127.16.0.0/16"}, "ukdac:network.podCidr", "loopback"),
     (DEV, {"network.serviceCidr": "224.0.0.0/16"}, "ukdac:network.serviceCidr", "multicast"),
@@ -379,3 +392,34 @@ def test_the_whole_model_needs_no_second_validation() -> None:
     assert StackConfig.__pydantic_decorators__.model_validators == {}
     d = validate(DEV, "ukdac-dev", SOURCE)
     assert d.config == StackConfig.model_validate(d.config.model_dump(by_alias=True))
+
+
+def test_a_bad_value_says_whether_the_file_or_the_profile_set_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate(with_changes(PROD, fqdn="BAD", **{"phalanx.autoSync": True}), "ukdac-prod", SOURCE)
+    lines = {format_path(p.path): p.render(SOURCE) for p in caught.value.problems}
+    assert "(default of" not in lines["ukdac:fqdn"]
+    assert "ukdac:phalanx.autoSync = True:" in lines["ukdac:phalanx.autoSync"]
+
+
+def test_effective_config_masks_secure_values_and_says_where_each_comes_from(
+    make_project: Any,
+) -> None:
+    from infra.stack.files import load_stack_file
+    from infra.stack.validation import effective_config
+    from tests.support.stacks import stack_document
+
+    document = stack_document(DEV)
+    document["config"]["ukdac:tls"] = {
+        "solver": "dns01",
+        "dns01": {
+            "nameserver": "192.0.2.1:53",
+            "tsigKeyName": "k",
+            "tsigSecret": {"secure": "v1:X"},
+        },
+    }
+    project = make_project({"ukdac-dev": document})
+    config = effective_config(load_stack_file(project, "ukdac-dev"))
+    assert config["ukdac:tls.dns01.tsigSecret"] == ("[secret]", "stack file")
+    assert config["ukdac:fqdn"] == ("rsp-dev.lsst.ac.uk", "stack file")
+    assert config["ukdac:vault.mode"][1] == "dev profile"
