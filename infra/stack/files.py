@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from infra.errors import Path, StackFileError
+from infra.errors import Path, StackFileError, format_path
 from infra.stack import safe_yaml
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -131,10 +131,17 @@ def _placeholder(ciphertext: str) -> str:
     return f"<secure:{digest}>"
 
 
+class _EmptySecure(Exception):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
 def _unwrap_secure(value: Any, path: Path, found: set[Path]) -> Any:
     """Replace `{secure: ...}` values by placeholders, recording their paths."""
     if isinstance(value, dict):
         if set(value) == {"secure"} and isinstance(value["secure"], str):
+            if not value["secure"].strip():
+                raise _EmptySecure(path)
             found.add(path)
             return _placeholder(value["secure"])
         return {k: _unwrap_secure(v, (*path, k), found) for k, v in value.items()}
@@ -195,7 +202,14 @@ def load_stack_file(project: Project, stack: str) -> StackFile:
     for key, value in raw_config.items():
         found: set[Path] = set()
         inner = key.removeprefix(prefix)
-        config[key] = _unwrap_secure(value, (inner,), found)
+        try:
+            config[key] = _unwrap_secure(value, (inner,), found)
+        except _EmptySecure as empty:
+            where = format_path(empty.path, project.name)
+            raise StackFileError(
+                f"{display}: {where}: an empty `secure:` value; set the secret with "
+                f"`pulumi config set --secret --path '{where}' ...`"
+            ) from None
         if found:
             secret_keys.append(key)
             if key.startswith(prefix):

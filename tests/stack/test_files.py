@@ -91,3 +91,13 @@ def test_project_config_defaults_apply_under_the_stack_file(make_project: MakePr
     reloaded = load_project(project.root)
     assert reloaded.config_defaults == {"ukdac:fqdn": "x.y.z"}
     assert load_stack_file(reloaded, "ukdac-dev").namespace()["fqdn"] == "rsp-dev.lsst.ac.uk"
+
+
+def test_an_empty_secure_value_is_refused_with_its_path(
+    make_project: Callable[..., Project],
+) -> None:
+    document = stack_document(DEV)
+    document["config"]["ukdac:tls"] = {"dns01": {"tsigSecret": {"secure": "  "}}}
+    project = make_project({"ukdac-dev": document})
+    with pytest.raises(StackFileError, match=r"ukdac:tls\.dns01\.tsigSecret: an empty `secure:`"):
+        load_stack_file(project, "ukdac-dev")

@@ -264,6 +264,19 @@ BAD_VALUES: tuple[tuple[str, Any], ...] = (
     ("sandbox", {"owner": "", "expires": "soon"}),
     ("clouds", {"name": "misspelt"}),
     ("tls.dns01", {"nameserver": "x", "tsigKeyName": "k", "tsigSecret": {"secure": ""}}),
+    (
+        "tls",
+        {
+            "issuer": "letsencrypt",
+            "acmeEmail": "a@b.org",
+            "solver": "dns01",
+            "dns01": {
+                "nameserver": "192.0.2.1:53",
+                "tsigKeyName": "k",
+                "tsigSecret": {"secure": ""},
+            },
+        },
+    ),
 )
 
 
