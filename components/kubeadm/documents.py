@@ -164,7 +164,6 @@ def render(documents: Sequence[Mapping[str, Any]]) -> str:
     return yaml.dump_all(list(documents), Dumper=DUMPER, sort_keys=True, default_flow_style=False)
 
 
-POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 
 
 def pod_security_admission(
