@@ -309,3 +309,31 @@ def test_ignored_inputs_keep_the_resource() -> None:
     assert change.kind == "update"  # the resize goes ahead; the recipe still changes nothing
     assert [c.path for c in change.changes] == ["inputs.flavorName"]
     assert one_change(INSTANCE, {"userData": "a"}, {"userData": "b"}) == "replace"
+
+
+def test_replacements_cascade_through_every_level() -> None:
+    """network replaced -> its port (networkId forces) -> the node on that port."""
+    network_type = "openstack:networking/network:Network"
+    net_before = resource("net", network_type, {"availabilityZoneHints": ["a"]})
+    net_after = resource("net", network_type, {"availabilityZoneHints": ["b"]})
+    port = resource("p", PORT, {"networkId": fake_id(net_before.urn)})
+    node = resource("n", INSTANCE, {"networks": [{"port": fake_id(port.urn)}]})
+    diff = diff_plans(plan(net_before, port, node), plan(net_after, port, node))
+    kinds = {r.name: r.kind for r in diff.resources}
+    assert kinds == {"net": "replace", "p": "replace", "n": "replace"}
+
+
+@pytest.mark.parametrize(
+    ("type_", "what"),
+    [
+        ("openstack:objectstorage/container:Container", "a bucket and its objects"),
+        ("openstack:blockstorage/volume:Volume", "a volume and its data"),
+        ("openstack:containerinfra/cluster:Cluster", "the whole Magnum cluster"),
+        ("kubernetes:core/v1:PersistentVolumeClaim", "a volume and its data"),
+        ("kubernetes:core/v1:Namespace", "a namespace and everything in it"),
+        ("kubernetes:qserv.lsst.org/v1beta1:Qserv", "Qserv and its storage"),
+    ],
+)
+def test_deleting_stateful_types_is_a_hazard(type_: str, what: str) -> None:
+    (gone,) = diff_plans(plan(resource("x", type_, {})), plan()).resources
+    assert hazards(gone) == (f"stateful: {what}",)
