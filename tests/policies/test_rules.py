@@ -126,7 +126,37 @@ def http_chart_repo(data: dict[str, Any]) -> None:
     )
 
 
+def api_from_anyone(data: dict[str, Any]) -> None:
+    """A rule with neither a CIDR nor a source group admits everyone."""
+    rule = _resources(data, _rule(6443, "129.215"))[0]["inputs"]
+    rule.pop("remoteIpPrefix")
+
+
+def nested_plain_credential(data: dict[str, Any]) -> None:
+    """A credential in plain text deep in an ordinary input (a map inside a list)."""
+    node = _resources(data, lambda r: r["type"].endswith("instance:Instance"))[0]
+    node["inputs"]["metadata"]["extra"] = [{"appPassword": "hunter2hunter2"}]
+
+
+def plain_secret_binary_data(data: dict[str, Any]) -> None:
+    secret = _resources(data, lambda r: r["type"] == "kubernetes:core/v1:Secret")[0]
+    secret["inputs"].pop("stringData", None)
+    secret["inputs"]["data"] = {"token": "cGxhaW4="}
+
+
+def staging_issuer_in_a_list(data: dict[str, Any]) -> None:
+    """An issuer annotation inside a list element is found too."""
+    values = _release(data, "argo-cd")["inputs"]["values"]
+    values["extraObjects"] = [
+        {"metadata": {"annotations": {"cert-manager.io/cluster-issuer": "selfsigned"}}}
+    ]
+
+
 BROKEN: list[tuple[str, str, Mutation]] = [
+    ("ssh-and-api-from-admins", "ukdac-dev", api_from_anyone),
+    ("credentials-are-secret", "ukdac-dev", nested_plain_credential),
+    ("credentials-are-secret", "ukdac-dev", plain_secret_binary_data),
+    ("prod-real-certificates", "ukdac-prod", staging_issuer_in_a_list),
     ("world-ingress-only-http-https", "ukdac-dev", open_ssh_to_world),
     ("world-ingress-only-http-https", "ukdac-dev", widen_https),
     ("ssh-and-api-from-admins", "ukdac-dev", open_ssh_to_world),
@@ -215,3 +245,16 @@ def test_pack_view_reads_policy_config_and_engine_resources() -> None:
     # Under the engine, neither secretness nor retainOnDelete is visible: those checks stand down.
     assert not view.secrets_visible and not view.retain_visible
     assert run_all(view) == []
+
+
+def test_egress_and_udp_rules_on_ssh_and_api_ports_are_not_admin_access() -> None:
+    """Only inbound TCP to 22 and 6443 is administrator access."""
+    data = copy.deepcopy(planned("ukdac-dev").model_dump(by_alias=True))
+    rule = _resources(data, _rule(22, "129.215"))[0]["inputs"]
+    rule["remoteIpPrefix"] = "198.51.100.0/24"
+    for change in ({"direction": "egress"}, {"protocol": "udp"}):
+        variant = copy.deepcopy(data)
+        target = _resources(variant, _rule(22, "198.51"))[0]["inputs"]
+        target.update(change)
+        violations = run_all(from_plan(Plan.model_validate(variant), admin_cidrs("ukdac-dev")))
+        assert [v for v in violations if v.policy == "ssh-and-api-from-admins"] == [], change
