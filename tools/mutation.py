@@ -94,11 +94,12 @@ class Mutant:
     module: str
     index: int  # which mutation point, in tree-walk order
     line: int
+    column: int
     description: str
 
     @property
     def key(self) -> str:
-        return f"{self.module}:{self.line}:{self.description}"
+        return f"{self.module}:{self.line}:{self.column}:{self.description}"
 
 
 def _prose(text: str) -> bool:
@@ -195,7 +196,9 @@ def _remove(tree: ast.AST, statement: ast.AST) -> None:
 def mutants(module: str) -> list[Mutant]:
     tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
     return [
-        Mutant(module, index, getattr(node, "lineno", 0), description)
+        Mutant(
+            module, index, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), description
+        )
         for index, (node, description) in enumerate(_points(tree))
     ]
 
