@@ -164,8 +164,6 @@ def render(documents: Sequence[Mapping[str, Any]]) -> str:
     return yaml.dump_all(list(documents), Dumper=DUMPER, sort_keys=True, default_flow_style=False)
 
 
-
-
 def pod_security_admission(
     enforce: str, exempt_namespaces: Sequence[str], audit: str = "restricted"
 ) -> dict[str, Any]:
