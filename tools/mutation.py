@@ -104,7 +104,9 @@ class Mutant:
 
 def _prose(text: str) -> bool:
     """Words for people (messages, descriptions): changing them changes no behaviour."""
-    return bool(re.search(r"[A-Za-z]\s+[A-Za-z]", text)) or text.strip(" ,.;:") == ""
+    return bool(re.search(r"\s", text) and re.search(r"[A-Za-z]", text)) or (
+        text.strip(" ,.;:") == ""
+    )
 
 
 def _not_behaviour(tree: ast.AST) -> set[int]:
@@ -162,7 +164,11 @@ def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, str]]:
         elif isinstance(node, ast.If | ast.For | ast.Assign | ast.Expr | ast.AugAssign):
             if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
                 yield node, "remove statement"
-        elif isinstance(node, ast.Return) and node.value is not None:
+        elif (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ):
             yield node, "return None"
 
 

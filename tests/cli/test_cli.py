@@ -212,6 +212,14 @@ def test_secrets_lists_vault_paths_masked_and_show_needs_the_cli() -> None:
     code, out, _ = ukdac(ROOT, "secrets", "ukdac-dev")
     assert code == 0
     assert "AWS_SECRET_ACCESS_KEY" in out and "********" in out and "s3SecretKey" in out
+    # The two keys cadc-tap reads, each from the stack output that holds it.
+    from infra.stack.phalanx import vault_secrets
+    from tests.support.stacks import config
+
+    assert vault_secrets(config("ukdac-dev")) == [
+        ("secret/phalanx/ukidacdev/tap", "AWS_ACCESS_KEY_ID", "s3AccessKey"),
+        ("secret/phalanx/ukidacdev/tap", "AWS_SECRET_ACCESS_KEY", "s3SecretKey"),
+    ]
     if shutil.which("pulumi") is None:
         code, _, err = ukdac(ROOT, "secrets", "ukdac-dev", "--show")
         assert code == 1 and "needs the pulumi CLI" in err and "Traceback" not in err

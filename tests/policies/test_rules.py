@@ -141,7 +141,7 @@ def nested_plain_credential(data: dict[str, Any]) -> None:
 def plain_secret_binary_data(data: dict[str, Any]) -> None:
     secret = _resources(data, lambda r: r["type"] == "kubernetes:core/v1:Secret")[0]
     secret["inputs"].pop("stringData", None)
-    secret["inputs"]["data"] = {"token": "cGxhaW4="}
+    secret["inputs"]["data"] = {"config": "cGxhaW4="}  # a key no secret-name rule would catch
 
 
 def staging_issuer_in_a_list(data: dict[str, Any]) -> None:
