@@ -56,7 +56,7 @@ def cleanup(
         raise UkdacError(f"{stack} is prod: cleanup refuses without --force-prod")
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
     with progress(f"looking for what Kubernetes left in {stack}"):
-        leftovers = find_leftovers(cloud, d.names.cluster)
+        leftovers = find_leftovers(cloud, d.names.cluster, d.names.network)
     table = Table(title=f"left by Kubernetes in {stack}", title_justify="left")
     for column in ("kind", "name", "id", "why it belongs to the stack"):
         table.add_column(column)

@@ -126,7 +126,7 @@ def _destroy(name: str) -> None:
         raise SandboxError(f"{stack} is not a sandbox ({d.config.environment})")
     require_cli()  # before touching the cloud: a half-done destroy helps nobody
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
-    for line in delete_leftovers(cloud, find_leftovers(cloud, d.names.cluster)):
+    for line in delete_leftovers(cloud, find_leftovers(cloud, d.names.cluster, d.names.network)):
         out.print(line)
     destroy(str(project.root), stack, on_output=lambda line: out.print(line, end=""))
     path.unlink()

@@ -28,8 +28,9 @@ class Leftover:
     reason: str
 
 
-def find_leftovers(cloud: Cloud, cluster: str) -> list[Leftover]:
-    """Everything attributable to `cluster`; a constant number of listing calls."""
+def find_leftovers(cloud: Cloud, cluster: str, network_name: str) -> list[Leftover]:
+    """Everything attributable to `cluster` (whose network is `network_name`); a constant
+    number of listing calls."""
     conn = cloud.connection
     found: list[Leftover] = []
     vip_ports: set[str] = set()
@@ -64,13 +65,13 @@ def find_leftovers(cloud: Cloud, cluster: str) -> list[Leftover]:
                     "volume", volume.id, volume.name or volume.id, f"{CSI_CLUSTER_KEY}={cluster}"
                 )
             )
-    network = cloud.call(lambda: conn.network.find_network(f"{cluster}-net", ignore_missing=True))
+    network = cloud.call(lambda: conn.network.find_network(network_name, ignore_missing=True))
     if network is not None:
         for port in cloud.call(lambda: list(conn.network.ports(network_id=network.id))):
             name = port.name or ""
             if name.startswith("octavia-lb-") and port.id not in vip_ports and not port.device_id:
                 found.append(
-                    Leftover("port", port.id, name, f"unbound load-balancer port on {cluster}-net")
+                    Leftover("port", port.id, name, f"unbound load-balancer port on {network_name}")
                 )
     return found
 

@@ -238,7 +238,7 @@ def test_cleanup_deletes_exactly_what_the_stack_left(
     made_by_kubernetes: dict[str, list[str]], demo: Any
 ) -> None:
     cloud = connect("osbox-demo")
-    found = find_leftovers(cloud, STACK)
+    found = find_leftovers(cloud, STACK, f"{STACK}-net")
     assert {item.id for item in found} == set(made_by_kubernetes["ours"])
     assert {item.kind for item in found} == {"volume", "floating IP"}
     lines = delete_leftovers(cloud, found, timeout=120)
@@ -247,7 +247,7 @@ def test_cleanup_deletes_exactly_what_the_stack_left(
         assert demo.block_storage.find_volume(item) is None and demo.network.find_ip(item) is None
     for item in made_by_kubernetes["decoys"]:
         assert demo.block_storage.find_volume(item) or demo.network.find_ip(item), item
-    assert find_leftovers(cloud, STACK) == []
+    assert find_leftovers(cloud, STACK, f"{STACK}-net") == []
 
 
 def test_cleanup_cli_is_a_dry_run_without_yes(
