@@ -100,6 +100,8 @@ def test_deletion_runs_in_dependency_order_and_waits_for_each() -> None:
         "volume",
     ]
     assert lines[0] == f"deleted load balancer kube_service_{CLUSTER}_tap_gateway (lb1)"
+    # A load balancer goes with its listeners, pools and members (Octavia's cascade).
+    assert world.options[0] == {"cascade": True}
     assert find_leftovers(cloud, CLUSTER, f"{CLUSTER}-net") == []
     assert {i.id for i in world.volumes} == {"v3", "v4"}  # the neighbour's stay
 

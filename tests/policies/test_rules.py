@@ -144,6 +144,11 @@ def plain_secret_binary_data(data: dict[str, Any]) -> None:
     secret["inputs"]["data"] = {"config": "cGxhaW4="}  # a key no secret-name rule would catch
 
 
+def plain_secret_in_a_list(data: dict[str, Any]) -> None:
+    secret = _resources(data, lambda r: r["type"] == "kubernetes:core/v1:Secret")[0]
+    secret["inputs"]["stringData"] = {"items": ["[secret:00000000]", "plain"]}
+
+
 def staging_issuer_in_a_list(data: dict[str, Any]) -> None:
     """An issuer annotation inside a list element is found too."""
     values = _release(data, "argo-cd")["inputs"]["values"]
@@ -156,6 +161,7 @@ BROKEN: list[tuple[str, str, Mutation]] = [
     ("ssh-and-api-from-admins", "ukdac-dev", api_from_anyone),
     ("credentials-are-secret", "ukdac-dev", nested_plain_credential),
     ("credentials-are-secret", "ukdac-dev", plain_secret_binary_data),
+    ("credentials-are-secret", "ukdac-dev", plain_secret_in_a_list),
     ("prod-real-certificates", "ukdac-prod", staging_issuer_in_a_list),
     ("world-ingress-only-http-https", "ukdac-dev", open_ssh_to_world),
     ("world-ingress-only-http-https", "ukdac-dev", widen_https),
@@ -258,3 +264,12 @@ def test_egress_and_udp_rules_on_ssh_and_api_ports_are_not_admin_access() -> Non
         target.update(change)
         violations = run_all(from_plan(Plan.model_validate(variant), admin_cidrs("ukdac-dev")))
         assert [v for v in violations if v.policy == "ssh-and-api-from-admins"] == [], change
+
+
+def test_a_view_finds_custom_resources_by_kind_alone() -> None:
+    view = from_plan(planned("ukdac-dev"), admin_cidrs("ukdac-dev"))
+    (application,) = view.custom("Application")
+    assert application.type == "kubernetes:argoproj.io/v1alpha1:Application"
+    issuers = view.custom("ClusterIssuer")
+    assert issuers and all(r.type.endswith(":ClusterIssuer") for r in issuers)
+    assert view.custom("Instance") == []  # an OpenStack type is not a custom resource

@@ -22,13 +22,15 @@ class FakeConnection:
     services: tuple[str, ...] = ("load-balancer",)
     deleted: list[tuple[str, str]] = field(default_factory=list)
     stuck: set[str] = field(default_factory=set)  # ids whose deletion never completes
+    options: list[dict[str, Any]] = field(default_factory=list)  # keyword args of deletions
 
     def endpoint_for(self, service_type: str) -> str | None:
         return f"https://{service_type}.invalid" if service_type in self.services else None
 
     def _delete(self, kind: str, items: list[Any]) -> Any:
-        def delete(item_id: str, **_: Any) -> None:
+        def delete(item_id: str, **options: Any) -> None:
             self.deleted.append((kind, item_id))
+            self.options.append(options)
             if item_id in self.stuck:
                 return
             gone = [i for i in items if i.id == item_id]
