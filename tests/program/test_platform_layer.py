@@ -485,3 +485,22 @@ def test_vault_is_reachable_only_from_the_admin_networks_by_default(stack: str) 
     admin = ",".join(str(c) for c in config(stack).config.cloud.admin_cidrs)
     assert annotations["nginx.ingress.kubernetes.io/allowlist-source-range"] == admin
     assert annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] == admin
+
+
+def test_tap_uses_the_named_bucket_or_none() -> None:
+    from infra.stack.phalanx import application_values
+    from infra.stack.validation import validate
+    from tests.support.stacks import DEV, with_changes
+
+    buckets = {"s3Endpoint": "https://s3.example.org", "retainByDefault": False}
+    two = with_changes(
+        DEV,
+        buckets={**buckets, "containers": [{"name": "first"}, {"name": "second"}]},
+    )
+    chosen = validate(with_changes(two, **{"buckets.tapBucket": "second"}), "ukdac-x", "t")
+    tap = application_values(chosen)["tap"]["cadc-tap"]["config"]
+    assert tap["gcsBucket"] == "ukdac-x-second"
+    default = validate(two, "ukdac-x", "t")
+    assert application_values(default)["tap"]["cadc-tap"]["config"]["gcsBucket"] == "ukdac-x-first"
+    none = validate(with_changes(DEV, buckets={**buckets, "containers": []}), "ukdac-x", "t")
+    assert application_values(none) == {}

@@ -92,6 +92,13 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
         for ns in ("kube-system", "kube-public", "kube-node-lease", "default")
     ),
     (DEV, {"vault.pathPrefix": "Bad Prefix"}, "ukdac:vault.pathPrefix", "not of the expected form"),
+    (DEV, {"cloud": {"name": "c", "region": "R"} | {"image": None}}, "ukdac:cloud.image", "valid"),
+    (
+        DEV,
+        {"cluster.nodeGroups": [{"name": "g", "count": 1}]},
+        "ukdac:cluster.nodeGroups[0].flavor",
+        "required key is missing",
+    ),
     (
         DEV,
         {"cluster.nodeGroups": [{"name": "g", "flavor": "f", "count": 1, "colour": "red"}]},
