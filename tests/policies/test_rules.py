@@ -273,3 +273,11 @@ def test_a_view_finds_custom_resources_by_kind_alone() -> None:
     issuers = view.custom("ClusterIssuer")
     assert issuers and all(r.type.endswith(":ClusterIssuer") for r in issuers)
     assert view.custom("Instance") == []  # an OpenStack type is not a custom resource
+
+
+def test_masked_values_inside_lists_are_masked() -> None:
+    data = copy.deepcopy(planned("ukdac-dev").model_dump(by_alias=True))
+    secret = _resources(data, lambda r: r["type"] == "kubernetes:core/v1:Secret")[0]
+    secret["inputs"]["stringData"] = {"items": ["[secret:00000000]", "[secret:11111111]"]}
+    violations = run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev")))
+    assert [v for v in violations if v.policy == "credentials-are-secret"] == []
