@@ -65,6 +65,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "policies/rules.py": ("tests/policies",),
     "infra/stack/phalanx.py": (
         "tests/program/test_platform_layer.py::test_phalanx_values_turn_off_what_ukdac_owns",
+        "tests/program/test_platform_layer.py::test_tap_uses_the_named_bucket_or_none",
         "tests/cli/test_cli.py::test_phalanx_values_writes_the_environment_file",
         "tests/cli/test_cli.py::test_secrets_lists_vault_paths_masked_and_show_needs_the_cli",
         GOLDEN,
