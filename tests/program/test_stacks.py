@@ -22,7 +22,7 @@ from infra.stack.files import Project, load_project, load_stack_file
 from infra.stack.profiles import defaults_for
 from infra.stack.schema import stack_file_schema
 from infra.stack.validation import leaf_paths, validate, validate_stack_file
-from tests.support.stacks import DEV, ROOT, stack_document, with_changes
+from tests.support.stacks import DEV, ROOT, stack_document, with_changes, with_dns01_secret
 
 MakeProject = Callable[..., Project]
 
@@ -213,15 +213,7 @@ def test_the_program_itself_rejects_a_bad_config_before_registering(
 
 def test_secure_values_reach_the_program_as_secrets(make_project: MakeProject) -> None:
 
-    document = stack_document(DEV)
-    document["config"]["ukdac:tls"] = {
-        "solver": "dns01",
-        "dns01": {
-            "nameserver": "192.0.2.53:53",
-            "tsigKeyName": "acme",
-            "tsigSecret": {"secure": "v1:AAAA"},
-        },
-    }
+    document = with_dns01_secret(stack_document(DEV), {"secure": "v1:AAAA"})
     project = make_project({"ukdac-dev": document})
     plan = plan_stack(project, "ukdac-dev")
     assert plan.find("openstack:networking/network:Network")

@@ -9,7 +9,7 @@ import pytest
 
 from infra.errors import StackFileError
 from infra.stack.files import Project, load_stack_file
-from tests.support.stacks import DEV, stack_document
+from tests.support.stacks import DEV, stack_document, with_dns01_secret
 
 MakeProject = Callable[..., Project]
 
@@ -59,15 +59,7 @@ def test_keys_without_namespace_and_unknown_top_level_keys(make_project: MakePro
 
 
 def test_secure_values_become_marked_placeholders(make_project: MakeProject) -> None:
-    document = stack_document(DEV)
-    document["config"]["ukdac:tls"] = {
-        "solver": "dns01",
-        "dns01": {
-            "nameserver": "192.0.2.53:53",
-            "tsigKeyName": "k",
-            "tsigSecret": {"secure": "v1:abc"},
-        },
-    }
+    document = with_dns01_secret(stack_document(DEV), {"secure": "v1:abc"})
     project = make_project({"ukdac-dev": document})
     stack = load_stack_file(project, "ukdac-dev")
     assert stack.secret_keys == ("ukdac:tls",)

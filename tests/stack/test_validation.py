@@ -10,7 +10,7 @@ from infra.errors import ConfigError, format_path
 from infra.stack.model import StackConfig
 from infra.stack.profiles import PROFILES, SITE, defaults_for
 from infra.stack.validation import validate
-from tests.support.stacks import DEV, with_changes
+from tests.support.stacks import DEV, with_changes, with_dns01_secret
 
 SOURCE = "stacks/Pulumi.test.yaml"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHR6kw+SbpchLzGRBZepWNMn63BqGHUr/4rq2WS0qWUs x@y"
@@ -416,15 +416,7 @@ def test_effective_config_masks_secure_values_and_says_where_each_comes_from(
     from infra.stack.validation import effective_config
     from tests.support.stacks import stack_document
 
-    document = stack_document(DEV)
-    document["config"]["ukdac:tls"] = {
-        "solver": "dns01",
-        "dns01": {
-            "nameserver": "192.0.2.1:53",
-            "tsigKeyName": "k",
-            "tsigSecret": {"secure": "v1:X"},
-        },
-    }
+    document = with_dns01_secret(stack_document(DEV), {"secure": "v1:X"})
     project = make_project({"ukdac-dev": document})
     config = effective_config(load_stack_file(project, "ukdac-dev"))
     assert config["ukdac:tls.dns01.tsigSecret"] == ("[secret]", "stack file")

@@ -57,6 +57,15 @@ def stack_document(raw: dict[str, Any], namespace: str = "ukdac") -> dict[str, A
     return {"config": {f"{namespace}:{k}": v for k, v in raw.items()}}
 
 
+def with_dns01_secret(document: dict[str, Any], secret: Any) -> dict[str, Any]:
+    """`document` with a DNS-01 solver whose TSIG secret is `secret` (plain or `secure:`)."""
+    document["config"]["ukdac:tls"] = {
+        "solver": "dns01",
+        "dns01": {"nameserver": "192.0.2.53:53", "tsigKeyName": "acme", "tsigSecret": secret},
+    }
+    return document
+
+
 @cache
 def _variant_root(variant: str) -> Path:
     """A copy of the stacks with the variant's cluster settings, run by the same program."""
