@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from infra.plan.fakes import fake_id
 from infra.plan.footprint import Footprint, footprint
-from infra.plan.model import Plan, PlannedResource
+from infra.plan.model import Plan, PlannedResource, join_path
 from infra.plan.replacements import replacing_paths
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY
 
@@ -129,12 +129,6 @@ class StackDiff:
         )
 
 
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
 def value_changes(before: Any, after: Any, path: str = "") -> Iterator[Change]:
     """Every leaf that differs between two JSON values."""
     if before == after:
@@ -142,13 +136,13 @@ def value_changes(before: Any, after: Any, path: str = "") -> Iterator[Change]:
     if isinstance(before, dict) and isinstance(after, dict):
         for key in sorted(set(before) | set(after)):
             yield from value_changes(
-                before.get(key, ABSENT), after.get(key, ABSENT), _join(path, key)
+                before.get(key, ABSENT), after.get(key, ABSENT), join_path(path, key)
             )
     elif isinstance(before, list) and isinstance(after, list):
         for index in range(max(len(before), len(after))):
             old = before[index] if index < len(before) else ABSENT
             new = after[index] if index < len(after) else ABSENT
-            yield from value_changes(old, new, _join(path, index))
+            yield from value_changes(old, new, join_path(path, index))
     else:
         yield Change(path, before, after)
 

@@ -30,7 +30,14 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.errors import UkdacError
 from infra.plan import fakes
-from infra.plan.model import UNKNOWN, ConfigEntry, Plan, PlannedInvoke, PlannedResource
+from infra.plan.model import (
+    UNKNOWN,
+    ConfigEntry,
+    Plan,
+    PlannedInvoke,
+    PlannedResource,
+    join_path,
+)
 from infra.plan.redact import redact
 from infra.stack.files import Project, StackFile, load_stack_file
 from infra.stack.validation import effective_config, validate_stack_file
@@ -77,12 +84,6 @@ def render_value(value: Any, show_secrets: bool) -> Any:
     return _number(value)
 
 
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
 def secret_text(value: Any, path: str = "", secret: bool = False) -> dict[str, list[str]]:
     """Multi-line strings under a secret in a wire value, by path, redacted line by line."""
     found: dict[str, list[str]] = {}
@@ -93,10 +94,10 @@ def secret_text(value: Any, path: str = "", secret: bool = False) -> dict[str, l
             found.update(secret_text(value.get("value"), path, True))
         elif value.get(_SIG) is None:
             for key, item in value.items():
-                found.update(secret_text(item, _join(path, key), secret))
+                found.update(secret_text(item, join_path(path, key), secret))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found.update(secret_text(item, _join(path, index), secret))
+            found.update(secret_text(item, join_path(path, index), secret))
     return found
 
 

@@ -105,5 +105,12 @@ class Plan(_Model):
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+def join_path(path: str, key: str | int) -> str:
+    """A value's path one level down: `a.b` for a key, `a[0]` for an index."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
 def is_secret(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(SECRET_PREFIX)
