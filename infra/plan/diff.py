@@ -20,7 +20,7 @@ from typing import Any, Literal
 from infra.plan.fakes import fake_id
 from infra.plan.footprint import Footprint, footprint
 from infra.plan.model import Plan, PlannedResource, join_path
-from infra.plan.replacements import replacing_paths
+from infra.plan.replacements import matches, replacing_paths
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY
 
 # `keep`: only inputs the program tells the engine to ignore changed, so nothing happens to
@@ -287,10 +287,7 @@ def _with_secret_text(
 
 def _is_ignored(path: str, ignored: list[str]) -> bool:
     """Whether a change at `path` (`inputs.x.y`) is one the engine is told to ignore."""
-    if not path.startswith("inputs."):
-        return False
-    plain = path.removeprefix("inputs.").replace("[", ".").replace("]", "")
-    return any(plain == rule or plain.startswith(rule + ".") for rule in ignored)
+    return path.startswith("inputs.") and matches(ignored, path.removeprefix("inputs."))
 
 
 def _changed(

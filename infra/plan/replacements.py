@@ -62,8 +62,12 @@ def triggers(resource_type: str) -> tuple[str, ...]:
     return ()
 
 
-def _covers(trigger: str, path: str) -> bool:
-    return trigger in (EVERY_INPUT, path) or path.startswith(trigger + ".")
+def matches(rules: Iterable[str], path: str) -> bool:
+    """Whether an input path (`a.b[0].c`, without `inputs.`) is one of `rules` or lies under
+    one (`*` is every input): the engine's property paths in replaceOnChanges and
+    ignoreChanges read the same way."""
+    plain = path.replace("[", ".").replace("]", "")
+    return any(rule in (EVERY_INPUT, plain) or plain.startswith(rule + ".") for rule in rules)
 
 
 def replacing_paths(
@@ -71,9 +75,4 @@ def replacing_paths(
 ) -> tuple[str, ...]:
     """The changed input paths (dotted, without `inputs.`) that force a replacement."""
     rules = (*triggers(resource_type), *replace_on_changes)
-    found = []
-    for path in changed_inputs:
-        plain = path.replace("[", ".").replace("]", "")
-        if any(_covers(rule, plain) for rule in rules):
-            found.append(path)
-    return tuple(found)
+    return tuple(path for path in changed_inputs if matches(rules, path))
