@@ -137,7 +137,7 @@ VERBS = {
     "update": "update",
     "replace": "replace",
     "remove": "delete",
-    "keep": "keep (ignored changes)",
+    "keep": "keep",
 }
 _MARKS = {
     "keep": ("=", "dim"),
@@ -149,9 +149,12 @@ _MARKS = {
 
 
 def operation(resource: ResourceDiff) -> str:
-    """`create`, `update`, `replace` (`delete, then replace` where so), `delete`."""
+    """`create`, `update`, `replace` (`delete, then replace` where so), `delete`, or
+    `keep (ignored changes)`."""
     if resource.kind == "replace" and resource.delete_before_replace:
         return "delete, then replace"
+    if resource.kind == "keep":
+        return "keep (ignored changes)"
     return VERBS[resource.kind]
 
 
@@ -404,9 +407,7 @@ def diff_document(diffs: Iterable[StackDiff]) -> list[dict[str, Any]]:
                 "stack": d.stack,
                 "baseExists": d.base_exists,
                 "headExists": d.head_exists,
-                "summary": {
-                    verb.split(" ")[0]: len(d.of_kind(kind)) for kind, verb in VERBS.items()
-                },
+                "summary": {verb: len(d.of_kind(kind)) for kind, verb in VERBS.items()},
                 "flagged": flagged(d),
                 "config": [
                     {
