@@ -7,6 +7,7 @@ import re
 from infra.plan.model import is_secret
 from infra.plan.redact import redact
 from tests.support.stacks import BACKENDS, STACKS, planned
+from tests.support.values import all_strings
 
 KEY = "\n".join(
     [
@@ -56,14 +57,6 @@ def test_escaped_newlines_become_lines_of_their_own() -> None:
 KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[a-z0-9]{6}\.[a-z0-9]{16}")
 
 
-def _strings(value: object) -> list[str]:
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
-
-
 def test_no_line_of_any_secret_reaches_the_redacted_text_of_any_stack() -> None:
     """Every line (16+ characters) of every secret value stays out of every masked plan."""
     for backend in BACKENDS:
@@ -74,7 +67,7 @@ def test_no_line_of_any_secret_reaches_the_redacted_text_of_any_stack() -> None:
             for resource in masked.resources:
                 for key, value in resource.inputs.items():
                     if is_secret(value):
-                        for text in _strings(revealed[resource.urn].inputs[key]):
+                        for text in all_strings(revealed[resource.urn].inputs[key]):
                             secret_lines |= {
                                 line.strip()
                                 for line in text.splitlines()

@@ -22,6 +22,7 @@ from infra.stack.files import load_project
 from tests.support import kubeadm_models
 from tests.support.data import schema_file
 from tests.support.stacks import BACKENDS, ROOT, STACKS, config, planned
+from tests.support.values import all_strings
 
 INSTANCE = "openstack:compute/instance:Instance"
 RULE = "openstack:networking/secGroupRule:SecGroupRule"
@@ -506,20 +507,12 @@ def test_user_data_does_not_depend_on_how_pyyaml_was_built() -> None:
 def _secret_values(masked: Any, revealed: Any) -> list[str]:
     """The plain values behind every masked value of a plan (walking both plans together)."""
     if is_secret(masked):
-        return [s for s in _all_strings(revealed) if len(s) >= 8]
+        return [s for s in all_strings(revealed) if len(s) >= 8]
     if isinstance(masked, dict) and isinstance(revealed, dict):
         return [v for k in masked for v in _secret_values(masked[k], revealed.get(k))]
     if isinstance(masked, list) and isinstance(revealed, list):
         return [v for m, r in zip(masked, revealed, strict=False) for v in _secret_values(m, r)]
     return []
-
-
-def _all_strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _all_strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _all_strings(v)]
-    return [value] if isinstance(value, str) else []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -529,6 +522,6 @@ def test_no_secret_value_leaks_anywhere_in_a_masked_plan(stack: str, backend: st
     revealed = planned(stack, backend, show_secrets=True).model_dump(by_alias=True)
     secrets = set(_secret_values(masked, revealed))
     assert secrets, "the plan should hold secrets (keys, tokens, credentials)"
-    strings = _all_strings(masked)
+    strings = all_strings(masked)
     leaked = {s[:40] for s in secrets for text in strings if s in text}
     assert leaked == set()

@@ -23,6 +23,7 @@ from infra.stack.profiles import defaults_for
 from infra.stack.schema import stack_file_schema
 from infra.stack.validation import leaf_paths, validate, validate_stack_file
 from tests.support.stacks import DEV, ROOT, stack_document, with_changes, with_dns01_secret
+from tests.support.values import all_strings
 
 MakeProject = Callable[..., Project]
 
@@ -100,18 +101,10 @@ def test_openstack_names_of_two_stacks_never_collide() -> None:
                 seen[key] = stack
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_key_material_or_secure_placeholder_in_plain_text(stack: str) -> None:
     plan = _plan(stack)
-    texts = [s for r in plan.resources for s in _strings(r.inputs)] + _strings(plan.outputs)
+    texts = [s for r in plan.resources for s in all_strings(r.inputs)] + all_strings(plan.outputs)
     for text in texts:
         assert "PRIVATE KEY" not in text and "<secure:" not in text, text[:80]
 
