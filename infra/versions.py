@@ -21,7 +21,11 @@ PINS: dict[str, Pin] = {
     "kubernetes": Pin("1.35.3", "pkgs.k8s.io core:/stable:/v1.35 (kubelet, kubeadm, kubectl)"),
     "chart/cert-manager": Pin("v1.21.1", "cert-manager/cert-manager tag v1.21.1"),
     "chart/vault": Pin("0.34.1", "hashicorp/vault-helm @ aa1c92e4"),
-    "chart/argo-cd": Pin("10.1.1", "argoproj/argo-helm @ af0a9310 (Argo CD v3.4.4)"),
+    # Bootstrapped as phalanx's installer does, then upgraded by phalanx: its versions.
+    "chart/argo-cd": Pin("10.2.2", "phalanx applications/argocd/Chart.yaml @ 650a0ef"),
+    "chart/vault-secrets-operator": Pin(
+        "2.7.0", "phalanx applications/vault-secrets-operator/Chart.yaml @ 650a0ef"
+    ),
     "chart/ingress-nginx": Pin("4.15.1", "kubernetes/ingress-nginx @ dbb11b92 (last release)"),
     "chart/openstack-cloud-controller-manager": Pin(
         "2.36.0", "kubernetes/cloud-provider-openstack @ c453fb7c"
@@ -57,6 +61,7 @@ CHART_REPOSITORIES: dict[str, str] = {
     "cert-manager": "https://charts.jetstack.io",
     "vault": "https://helm.releases.hashicorp.com",
     "argo-cd": "https://argoproj.github.io/argo-helm",
+    "vault-secrets-operator": "https://ricoberger.github.io/helm-charts",
     "ingress-nginx": "https://kubernetes.github.io/ingress-nginx",
     "openstack-cloud-controller-manager": "https://kubernetes.github.io/cloud-provider-openstack",
     "openstack-cinder-csi": "https://kubernetes.github.io/cloud-provider-openstack",

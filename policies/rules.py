@@ -21,6 +21,9 @@ SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
 # Keys whose string value is a credential (a mapping under such a key is a settings block, such
 # as a chart's `secret: {name: ...}`, and is searched further instead).
 SECRET_KEYS = re.compile(r"(password|secret|privatekey|token|kubeconfig|userdata)$", re.I)
+# A vault-secrets-operator template (`{% index .Secrets "key" %}`) names a value in Vault: it is
+# where a credential comes from, not the credential.
+VAULT_REFERENCE = re.compile(r"^\{%[^%]*%\}$")
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,8 @@ def _secret_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
             if isinstance(item, str) and item and SECRET_KEYS.search(str(key)):
-                yield child, item
+                if not VAULT_REFERENCE.match(item):
+                    yield child, item
             else:
                 yield from _secret_leaves(item, child)
     elif isinstance(value, list):

@@ -19,6 +19,10 @@ class ChartRef:
     repository: str
 
 
+# The inputs of a handed-over release that its new owner changes from then on.
+HANDED_OVER = ("chart", "version", "repositoryOpts", "values")
+
+
 def release(
     name: str,
     chart: ChartRef,
@@ -28,8 +32,14 @@ def release(
     depends_on: list[pulumi.Resource] | None = None,
     protect: bool = False,
     timeout_seconds: int = 900,
+    handed_over: bool = False,
 ) -> k8s.helm.v3.Release:
-    """A Helm release that waits for its resources and rolls back a failed upgrade."""
+    """A Helm release that waits for its resources and rolls back a failed upgrade.
+
+    `handed_over`: installed once, then owned by something else (an Argo CD Application):
+    later changes to its chart or values are not applied, and removing it from the program
+    leaves it installed.
+    """
     return k8s.helm.v3.Release(
         name,
         name=name,
@@ -42,5 +52,11 @@ def release(
         cleanup_on_fail=True,
         timeout=timeout_seconds,
         values=values,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on, protect=protect),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=depends_on,
+            protect=protect,
+            ignore_changes=list(HANDED_OVER) if handed_over else None,
+            retain_on_delete=handed_over or None,
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,56 +11,121 @@ import typer
 import yaml
 from rich.table import Table
 
-from infra.cli.common import deployment, out, reports_errors
+from infra.cli.common import deployment, err, out, reports_errors
+from infra.ops.phalanx_checkout import PhalanxCheckout, changes_for
+from infra.ops.phalanx_library import required_secrets
 from infra.ops.pulumi_cli import read_stack_outputs
-from infra.stack.phalanx import application_values, environment_values, vault_secrets
+from infra.stack.phalanx import application_values, environment_values, provided_secrets
+
+PHALANX_DIR_HELP = "Root of a checkout of the environment's phalanx fork."
 
 
 @reports_errors
 def phalanx_values(
     stack: Annotated[str, typer.Argument(help="Stack name.")],
-    output_dir: Annotated[
-        Path | None, typer.Option(help="Write the files into this phalanx checkout.")
-    ] = None,
+    phalanx_dir: Annotated[Path | None, typer.Option(help=PHALANX_DIR_HELP)] = None,
+    check: Annotated[
+        bool, typer.Option(help="Change nothing; exit 1 if the checkout is out of date.")
+    ] = False,
+    allow_identity_change: Annotated[
+        bool,
+        typer.Option(help="Let the stack change a live environment's fqdn, Vault or app of apps."),
+    ] = False,
 ) -> None:
-    """The phalanx values ukdac derives: the environment file and per-application values."""
+    """Merge the keys ukdac owns into a phalanx checkout and print the diff.
+
+    Without --phalanx-dir, prints those keys. Only ukdac's keys change; every other key,
+    comment and the order of the fork's files stay as they are.
+    """
     d = deployment(stack)
-    env = d.config.phalanx.environment
-    files = {f"environments/values-{env}.yaml": environment_values(d)}
-    for app_name, values in application_values(d).items():
-        files[f"applications/{app_name}/values-{env}.yaml"] = values
-    for path, values in files.items():
-        text = f"# Written by ukdac from stacks/Pulumi.{stack}.yaml\n" + yaml.safe_dump(
-            values, sort_keys=False
+    if phalanx_dir is None:
+        env = d.config.phalanx.environment
+        documents = {f"environments/values-{env}.yaml": environment_values(d)}
+        for app, values in application_values(d).items():
+            documents[f"applications/{app}/values-{env}.yaml"] = values
+        for path, values in documents.items():
+            sys.stdout.write(f"--- # {path}\n{yaml.safe_dump(values, sort_keys=False)}")
+        return
+    checkout = PhalanxCheckout(phalanx_dir)
+    changes = [
+        c
+        for c in changes_for(checkout, d, allow_identity_change=allow_identity_change)
+        if c.changed
+    ]
+    for change in changes:
+        sys.stdout.write(change.diff())
+        if not check:
+            checkout.write(change)
+    if not changes:
+        out.print(f"{phalanx_dir}: up to date with stacks/Pulumi.{stack}.yaml")
+    elif check:
+        err.print(
+            f"{phalanx_dir}: {len(changes)} file(s) differ from stacks/Pulumi.{stack}.yaml; "
+            f"run `ukdac phalanx-values {stack} --phalanx-dir {phalanx_dir}`",
+            soft_wrap=True,
         )
-        if output_dir:
-            target = output_dir / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-            out.print(f"wrote {target}")
-        else:
-            sys.stdout.write(f"--- # {path}\n{text}")
+        raise typer.Exit(1)
 
 
 @reports_errors
 def secrets(
     stack: Annotated[str, typer.Argument(help="Stack name.")],
+    phalanx_dir: Annotated[
+        Path | None,
+        typer.Option(help=PHALANX_DIR_HELP + " Lists every secret phalanx requires."),
+    ] = None,
     show: Annotated[
-        bool, typer.Option(help="Show the values (reads the deployed stack's outputs).")
+        bool, typer.Option(help="Show ukdac's values (reads the deployed stack's outputs).")
     ] = False,
+    static_secrets: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write ukdac's values as a static-secrets file for `phalanx secrets sync "
+            "--secrets` (reads the deployed stack's outputs; the file is made mode 0600)."
+        ),
+    ] = None,
 ) -> None:
-    """Which Vault paths and keys phalanx expects, and which stack output holds each value."""
+    """The secrets phalanx reads from Vault: which ukdac provides, which the operator does."""
     d = deployment(stack)
+    provided = {(s.application, s.key): s for s in provided_secrets(d)}
     values: dict[str, str] = {}
-    if show:
-        values = read_stack_outputs(stack, [output for *_, output in vault_secrets(d)])
-    table = Table(title=f"Vault secrets for {stack} ({d.vault_url})", title_justify="left")
-    table.add_column("path")
-    table.add_column("key")
-    table.add_column("value")
-    table.add_column("from stack output")
-    for path, key, output in vault_secrets(d):
-        table.add_row(path, key, values.get(output, "********"), output)
+    if show or static_secrets:
+        values = read_stack_outputs(stack, [s.stack_output for s in provided.values()])
+    rows: list[tuple[str, str, str, str]] = []
+    if phalanx_dir is not None:
+        for secret in required_secrets(PhalanxCheckout(phalanx_dir).root, d):
+            mine = provided.get((secret.application, secret.key))
+            source = (
+                f"ukdac (stack output {mine.stack_output})"
+                if mine
+                else ("generated by phalanx" if secret.generated else "operator")
+            )
+            rows.append((secret.application, secret.key, source, secret.description))
+        missing = set(provided) - {(a, k) for a, k, *_ in rows}
+        for application, key in sorted(missing):
+            rows.append((application, key, "ukdac, but phalanx does not ask for it", ""))
+    else:
+        for s in provided.values():
+            rows.append((s.application, s.key, f"ukdac (stack output {s.stack_output})", ""))
+    table = Table(
+        title=f"Secrets of {stack} in {d.vault_url} under {d.vault_path_prefix}/<application>",
+        title_justify="left",
+    )
+    for column in ("application", "key", "from", "value"):
+        table.add_column(column)
+    for application, key, source, _ in rows:
+        mine = provided.get((application, key))
+        value = "" if mine is None else values.get(mine.stack_output, "********")
+        table.add_row(application, key, source, value if show else ("********" if mine else ""))
     out.print(table)
-    if not show:
-        out.print("Values are masked; --show reads them from the deployed stack.")
+    if static_secrets is not None:
+        document: dict[str, dict[str, dict[str, dict[str, str]]]] = {"applications": {}}
+        for s in provided.values():
+            entry = {"value": values[s.stack_output]}
+            document["applications"].setdefault(s.application, {})[s.key] = entry
+        descriptor = os.open(static_secrets, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            yaml.safe_dump(document, stream, sort_keys=False)
+        out.print(f"wrote {static_secrets} (mode 0600): ukdac's values for phalanx secrets sync")
+    elif not show and provided:
+        out.print("ukdac's values are masked; --show reads them from the deployed stack.")

@@ -19,7 +19,7 @@ def build(d: Deployment) -> None:
     pulumi.export("fqdn", d.hostnames.rsp)
     pulumi.export(
         "hostnames",
-        {"rsp": d.hostnames.rsp, "vault": d.hostnames.vault, "argocd": d.hostnames.argocd},
+        {"rsp": d.hostnames.rsp, "vault": d.hostnames.vault},
     )
     pulumi.export("vaultUrl", d.vault_url)
     pulumi.export("vaultPathPrefix", d.vault_path_prefix)
@@ -46,4 +46,5 @@ def build(d: Deployment) -> None:
     pulumi.export("defaultStorageClass", platform.cloud_provider.default_storage_class)
     pulumi.export("ingressClass", platform.ingress.class_name)
     pulumi.export("clusterIssuer", platform.cert_manager.issuer)
-    pulumi.export("argocdUrl", platform.argocd.url)
+    pulumi.export("argocdUrl", d.hostnames.argocd_url)
+    pulumi.export("phalanxBootstrapped", platform.phalanx is not None)

@@ -7,18 +7,24 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.kubernetes.argocd import AppOfApps, ArgoCd, ArgoCdArgs
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs, Rfc2136
 from components.kubernetes.cloud_provider import CloudProvider, CloudProviderArgs
 from components.kubernetes.helm import ChartRef
 from components.kubernetes.ingress import ImageRef, Ingress, IngressArgs
 from components.kubernetes.metadata_guard import MetadataGuard, MetadataGuardArgs
+from components.kubernetes.phalanx_bootstrap import (
+    AppOfApps,
+    Bootstrapped,
+    PhalanxBootstrap,
+    PhalanxBootstrapArgs,
+)
 from components.kubernetes.qserv import Qserv, QservArgs
 from components.kubernetes.ready import ClusterAccess
 from components.kubernetes.s3_credentials import S3Credentials, S3CredentialsArgs
 from components.kubernetes.vault import Vault, VaultArgs
 from infra.program.cloud_layer import CloudLayer
 from infra.stack.deployment import Deployment
+from infra.stack.phalanx import argocd_objects, argocd_values, vault_secrets_operator_values
 from infra.versions import CHART_REPOSITORIES, QSERV_OPERATOR_MANIFEST, pinned
 
 
@@ -28,7 +34,7 @@ class PlatformLayer:
     ingress: Ingress
     cert_manager: CertManager
     vault: Vault
-    argocd: ArgoCd
+    phalanx: PhalanxBootstrap | None
     qserv: Qserv | None
 
 
@@ -78,6 +84,55 @@ def tag_only_images(d: Deployment) -> list[str]:
 def _label(label: str) -> tuple[str, str]:
     key, _, value = label.partition("=")
     return key, value
+
+
+def build_phalanx_bootstrap(
+    d: Deployment, on_cluster: pulumi.ResourceOptions, depends_on: list[pulumi.Resource]
+) -> PhalanxBootstrap | None:
+    """vault-secrets-operator, Argo CD and the app of apps, once Vault can be read."""
+    cfg = d.config
+    credentials = cfg.vault.read_credentials
+    if credentials is None:
+        pulumi.log.warn(
+            "phalanx is not bootstrapped yet: vault-secrets-operator needs an AppRole that "
+            f"reads {d.vault_url} ({d.vault_path_prefix}). Initialise Vault, run `phalanx "
+            "secrets sync` and `phalanx vault create-read-approle`, then set "
+            "ukdac:vault.readCredentials (docs/runbooks/phalanx.md)"
+        )
+        return None
+    return PhalanxBootstrap(
+        "phalanx",
+        PhalanxBootstrapArgs(
+            vault_secrets_operator=Bootstrapped(
+                "vault-secrets-operator",
+                "vault-secrets-operator",
+                chart("vault-secrets-operator"),
+                vault_secrets_operator_values(d),
+            ),
+            role_id=pulumi.Output.secret(credentials.role_id.get_secret_value()),
+            secret_id=pulumi.Output.secret(credentials.secret_id.get_secret_value()),
+            argocd=Bootstrapped("argocd", "argocd", chart("argo-cd"), argocd_values(d)),
+            argocd_objects=argocd_objects(d),
+            # Until December 2026 the app of apps was a child of an `ArgoCd` component.
+            app_of_apps_aliases=[
+                pulumi.Alias(
+                    name=f"argocd-{cfg.phalanx.app_of_apps_name}",
+                    parent=f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::"
+                    "ukdac:kubernetes:ArgoCd::argocd",
+                )
+            ],
+            app_of_apps=AppOfApps(
+                name=cfg.phalanx.app_of_apps_name,
+                repository=cfg.phalanx.repository,
+                revision=cfg.phalanx.revision,
+                environment=cfg.phalanx.environment,
+                auto_sync=cfg.phalanx.auto_sync,
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            on_cluster, pulumi.ResourceOptions(depends_on=depends_on)
+        ),
+    )
 
 
 def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
@@ -149,22 +204,8 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
         ),
         opts=on_cluster,
     )
-    argocd = ArgoCd(
-        "argocd",
-        ArgoCdArgs(
-            chart=chart("argo-cd"),
-            hostname=d.hostnames.argocd,
-            issuer=certs.issuer,
-            ingress_class=ingress.class_name,
-            app_of_apps=AppOfApps(
-                name=cfg.phalanx.app_of_apps_name,
-                repository=cfg.phalanx.repository,
-                revision=cfg.phalanx.revision,
-                environment=cfg.phalanx.environment,
-                auto_sync=cfg.phalanx.auto_sync,
-            ),
-        ),
-        opts=on_cluster,
+    phalanx = build_phalanx_bootstrap(
+        d, on_cluster, depends_on=[certs.release, *certs.issuers.values(), ingress.release]
     )
     qserv = None
     if cfg.qserv.enabled:
@@ -194,4 +235,4 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
         ),
         opts=on_cluster,
     )
-    return PlatformLayer(storage, ingress, certs, vault, argocd, qserv)
+    return PlatformLayer(storage, ingress, certs, vault, phalanx, qserv)

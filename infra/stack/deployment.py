@@ -27,7 +27,7 @@ class Hostnames:
 
     rsp: str
     vault: str
-    argocd: str
+    argocd_url: str  # phalanx serves Argo CD under the main hostname
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def derive_names(stack: str, config: StackConfig) -> Names:
 def derive(stack: str, config: StackConfig) -> Deployment:
     """Compute the derived values of a validated config."""
     fqdn = config.fqdn
-    hostnames = Hostnames(rsp=fqdn, vault=f"vault.{fqdn}", argocd=f"argocd.{fqdn}")
+    hostnames = Hostnames(rsp=fqdn, vault=f"vault.{fqdn}", argocd_url=f"https://{fqdn}/argo-cd")
     buckets = tuple(
         BucketSpec(
             name=b.name,

@@ -427,6 +427,15 @@ class TlsConfig(Section):
     )
 
 
+class VaultAppRole(Section):
+    """A Vault AppRole that may read the environment's secrets (vault-secrets-operator's)."""
+
+    role_id: Secret = Field(title="Role ID", description="The AppRole's role ID (`secure:`).")
+    secret_id: Secret = Field(
+        title="Secret ID", description="A secret ID of the AppRole (`secure:`)."
+    )
+
+
 class VaultConfig(Section):
     """The environment's Vault server, which phalanx reads its secrets from."""
 
@@ -446,6 +455,13 @@ class VaultConfig(Section):
         description="Where phalanx's secrets live; unset means secret/phalanx/<phalanx env>.",
         pattern=r"^[a-z0-9][a-z0-9_/-]*[a-z0-9]$",
     )
+    read_credentials: VaultAppRole | None = Field(
+        default=None,
+        title="Read credentials",
+        description="The AppRole vault-secrets-operator reads phalanx's secrets with (`phalanx "
+        "vault create-read-approle`). Until it is set, the stack stops before phalanx: no "
+        "vault-secrets-operator, Argo CD or app of apps.",
+    )
     allowed_cidrs: list[IPvAnyNetwork] | None = Field(
         default=None,
         title="Allowed CIDRs",
@@ -453,6 +469,71 @@ class VaultConfig(Section):
         "uninitialised Vault is never open to the Internet. Opening it wider is an "
         "explicit, reviewed choice (never for a sandbox or dev-mode Vault).",
         max_length=32,
+    )
+
+
+GafaelfawrScope = Annotated[
+    str,
+    _pattern(
+        r"^[a-z]+:[a-z][a-z-]*$",
+        "must be a Gafaelfawr scope such as 'exec:notebook' or 'read:tap'",
+    ),
+]
+GitHubTeam = Annotated[
+    str,
+    _pattern(
+        r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[a-z0-9][a-z0-9_-]{0,99}$",
+        "must be '<organisation>/<team slug>', such as 'lsp-uk/dev'",
+    ),
+]
+GroupName = Annotated[str, _pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", "must be a group name")]
+ClientId = Annotated[
+    str,
+    _pattern(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", "must be an OAuth client ID"),
+]
+Username = Annotated[str, _pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "must be a username")]
+
+
+class GitHubLogin(Section):
+    """Login through a GitHub OAuth app; scopes granted by GitHub team membership."""
+
+    client_id: ClientId = Field(
+        title="Client ID", description="Client ID of the GitHub OAuth app of this hostname."
+    )
+    teams: dict[GitHubTeam, list[GafaelfawrScope]] = Field(
+        title="Scopes by team",
+        description="Each '<organisation>/<team>' and the Gafaelfawr scopes its members get.",
+        min_length=1,
+        max_length=64,
+    )
+
+
+class CILogonLogin(Section):
+    """Login through CILogon (OpenID Connect); scopes granted by group membership."""
+
+    client_id: ClientId = Field(title="Client ID", description="CILogon client ID.")
+    groups: dict[GroupName, list[GafaelfawrScope]] = Field(
+        title="Scopes by group",
+        description="Each group and the Gafaelfawr scopes its members get.",
+        min_length=1,
+        max_length=64,
+    )
+
+
+class Identity(Section):
+    """Who may log in to the Science Platform (Gafaelfawr's identity provider)."""
+
+    github: GitHubLogin | None = Field(
+        default=None, title="GitHub", description="GitHub OAuth, as UKDAC has used."
+    )
+    cilogon: CILogonLogin | None = Field(
+        default=None, title="CILogon", description="CILogon, for federated identities."
+    )
+    initial_admins: list[Username] = Field(
+        default_factory=list,
+        title="Initial administrators",
+        description="Usernames Gafaelfawr makes administrators on first start.",
+        max_length=64,
     )
 
 
@@ -475,6 +556,19 @@ class PhalanxConfig(Section):
         title="Automatic sync",
         description="Whether Argo CD syncs the app of apps by itself.",
         strict=True,
+    )
+    nublado_subdomains: bool = Field(
+        default=False,
+        strict=True,
+        title="Nublado subdomains",
+        description="Serve each user's lab at its own `*.nb.<fqdn>` name (nublado's "
+        "`hub.useSubdomains`); the wildcard certificate needs a DNS-01 solver.",
+    )
+    identity: Identity | None = Field(
+        default=None,
+        title="Identity provider",
+        description="Gafaelfawr's login; written into phalanx's gafaelfawr values. Needed "
+        "for an environment the fork has no gafaelfawr values for yet.",
     )
 
 

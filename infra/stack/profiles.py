@@ -70,7 +70,7 @@ SITE: dict[str, Any] = {
         "ingestNodeLabel": "tier=utility",
     },
     "buckets": {
-        "s3Endpoint": "https://object.somerville.ed.ac.uk",
+        "s3Endpoint": "https://somerville.ed.ac.uk:6780",
         "containers": [{"name": "tap-results"}],
     },
 }

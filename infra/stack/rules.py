@@ -367,6 +367,30 @@ def credential_roles_allowed(s: Sections) -> Iterator[Problem]:
             )
 
 
+def one_identity_provider(s: Sections) -> Iterator[Problem]:
+    """Gafaelfawr logs users in through exactly one provider."""
+    identity = s.phalanx.identity if s.phalanx else None
+    if identity is not None and (identity.github is None) == (identity.cilogon is None):
+        yield Problem(
+            ("phalanx", "identity"),
+            "set exactly one identity provider: `github` or `cilogon`",
+        )
+
+
+def wildcards_need_dns01(s: Sections) -> Iterator[Problem]:
+    """nublado's `*.nb.<fqdn>` certificate can only be issued through DNS-01."""
+    if not (s.phalanx and s.phalanx.nublado_subdomains and s.tls):
+        return
+    acme = s.tls.issuer.startswith("letsencrypt")
+    if acme and (s.tls.solver != "dns01" or s.tls.dns01 is None):
+        yield Problem(
+            ("phalanx", "nubladoSubdomains"),
+            "nublado's subdomains need a wildcard certificate (*.nb.<fqdn>), which only "
+            "an ACME DNS-01 solver can obtain: set `tls.solver: dns01` and `tls.dns01`, "
+            "or turn nubladoSubdomains off",
+        )
+
+
 def sandbox_section(s: Sections) -> Iterator[Problem]:
     if s.environment == "sandbox" and not s.sandbox_set:
         yield Problem(("sandbox",), "required for a sandbox: its owner and expiry date")
@@ -394,6 +418,8 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     tap_bucket_exists,
     credentials_namespace_allowed,
     credential_roles_allowed,
+    one_identity_provider,
+    wildcards_need_dns01,
     sandbox_section,
 )
 

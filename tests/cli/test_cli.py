@@ -41,7 +41,7 @@ def test_plan_prints_tree_counts_and_outputs() -> None:
     assert "ukdac:openstack:Network  network" in out
     assert "ukdac-dev-net" in out
     assert "Resources by type" in out and "total" in out
-    assert "vault.rsp-dev.lsst.ac.uk" in out
+    assert "vault.rsp-test.lsst.ac.uk" in out
 
 
 def test_plan_writes_json(tmp_path: Path) -> None:
@@ -197,32 +197,67 @@ def test_diff_usage_errors(args: list[str]) -> None:
     assert code == 1 and "BASE.json HEAD.json" in err
 
 
-def test_phalanx_values_writes_the_environment_file(tmp_path: Path) -> None:
-    code, _, _ = ukdac(ROOT, "phalanx-values", "ukdac-prod", "--output-dir", str(tmp_path))
-    assert code == 0
-    values = yaml.safe_load((tmp_path / "environments" / "values-ukidacprod.yaml").read_text())
-    assert values["fqdn"] == "rsp.lsst.ac.uk"
-    assert values["vaultUrl"] == "https://vault.rsp.lsst.ac.uk"
-    assert values["applications"] == {"cert-manager": False, "ingress-nginx": False}
-    tap = yaml.safe_load((tmp_path / "applications" / "tap" / "values-ukidacprod.yaml").read_text())
-    assert tap["cadc-tap"]["config"]["gcsBucketType"] == "S3"
+def test_phalanx_values_merges_into_a_fork_and_check_says_when_it_is_stale(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    from tests.support.phalanx_fork import make_fork
+
+    fork = str(make_fork(tmp_path / "fork"))
+    project = make_project({"ukdac-dev": stack_document(DEV)})
+    code, out, err = ukdac(project.root, "phalanx-values", "ukdac-dev", "--phalanx-dir", fork)
+    assert code == 0 and "Traceback" not in err
+    assert "+++ b/applications/tap/values-ukidacdev.yaml" in out
+    code, out, _ = ukdac(project.root, "phalanx-values", "ukdac-dev", "--phalanx-dir", fork)
+    assert code == 0 and "up to date" in out
+    tap = Path(fork) / "applications" / "tap" / "values-ukidacdev.yaml"
+    tap.write_text(tap.read_text().replace("ukdac-dev-tap-results", "stale"))
+    code, out, err = ukdac(
+        project.root, "phalanx-values", "ukdac-dev", "--phalanx-dir", fork, "--check"
+    )
+    assert code == 1 and "1 file(s) differ" in err and '-    gcsBucket: "stale"' in out
+    assert "stale" in tap.read_text()  # --check changes nothing
+    code, _, err = ukdac(project.root, "phalanx-values", "ukdac-dev", "--phalanx-dir", "/nope")
+    assert code == 2 and "is not a phalanx checkout" in err
 
 
-def test_secrets_lists_vault_paths_masked_and_show_needs_the_cli() -> None:
+def test_secrets_lists_what_ukdac_provides_masked_and_show_needs_the_cli() -> None:
     code, out, _ = ukdac(ROOT, "secrets", "ukdac-dev")
     assert code == 0
     assert "AWS_SECRET_ACCESS_KEY" in out and "********" in out and "s3SecretKey" in out
     # The two keys cadc-tap reads, each from the stack output that holds it.
-    from infra.stack.phalanx import vault_secrets
+    from infra.stack.phalanx import ProvidedSecret, provided_secrets
     from tests.support.stacks import config
 
-    assert vault_secrets(config("ukdac-dev")) == [
-        ("secret/phalanx/ukidacdev/tap", "AWS_ACCESS_KEY_ID", "s3AccessKey"),
-        ("secret/phalanx/ukidacdev/tap", "AWS_SECRET_ACCESS_KEY", "s3SecretKey"),
+    assert provided_secrets(config("ukdac-dev")) == [
+        ProvidedSecret("tap", "AWS_ACCESS_KEY_ID", "s3AccessKey"),
+        ProvidedSecret("tap", "AWS_SECRET_ACCESS_KEY", "s3SecretKey"),
     ]
     if shutil.which("pulumi") is None:
         code, _, err = ukdac(ROOT, "secrets", "ukdac-dev", "--show")
         assert code == 1 and "needs the pulumi CLI" in err and "Traceback" not in err
+
+
+def test_secrets_writes_a_private_static_secrets_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.cli import phalanx as phalanx_cli
+
+    outputs = {"s3AccessKey": "AKIA-FIXTURE", "s3SecretKey": "fixture-secret-key"}
+    monkeypatch.setattr(
+        phalanx_cli, "read_stack_outputs", lambda stack, names: {n: outputs[n] for n in names}
+    )
+    target = tmp_path / "static.yaml"
+    code, out, _ = ukdac(ROOT, "secrets", "ukdac-dev", "--static-secrets", str(target))
+    assert code == 0 and "fixture-secret-key" not in out
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert yaml.safe_load(target.read_text()) == {
+        "applications": {
+            "tap": {
+                "AWS_ACCESS_KEY_ID": {"value": "AKIA-FIXTURE"},
+                "AWS_SECRET_ACCESS_KEY": {"value": "fixture-secret-key"},
+            }
+        }
+    }
 
 
 def _synthetic(

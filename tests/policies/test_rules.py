@@ -281,3 +281,21 @@ def test_masked_values_inside_lists_are_masked() -> None:
     secret["inputs"]["stringData"] = {"items": ["[secret:00000000]", "[secret:11111111]"]}
     violations = run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev")))
     assert [v for v in violations if v.policy == "credentials-are-secret"] == []
+
+
+def test_a_vault_reference_is_not_a_credential_but_a_literal_one_is() -> None:
+    """argocd-secret's templates name Vault keys; a literal password in their place is caught."""
+    data = copy.deepcopy(planned("ukdac-dev").model_dump(by_alias=True))
+    (vault_secret,) = _resources(data, lambda r: r["type"].endswith(":VaultSecret"))
+    templates = vault_secret["inputs"]["spec"]["templates"]
+    assert templates["admin.password"] == '{% index .Secrets "admin.password" %}'
+    assert not [
+        v
+        for v in run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev")))
+        if v.policy == "credentials-are-secret"
+    ]
+    templates["admin.password"] = "hunter2-but-longer"
+    violations = run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev")))
+    assert [v.message for v in violations if v.policy == "credentials-are-secret"] == [
+        "phalanx-argocd-secret: spec.templates.admin.password holds a credential in plain text"
+    ]

@@ -324,7 +324,7 @@ def test_a_secret_must_come_from_a_secure_value_and_is_never_shown() -> None:
 def test_derived_values_come_from_fqdn_and_phalanx_environment() -> None:
     d = validate(DEV, "ukdac-dev", SOURCE)
     assert d.hostnames.vault == "vault.rsp-dev.lsst.ac.uk"
-    assert d.hostnames.argocd == "argocd.rsp-dev.lsst.ac.uk"
+    assert d.hostnames.argocd_url == "https://rsp-dev.lsst.ac.uk/argo-cd"  # phalanx's path
     assert d.vault_url == "https://vault.rsp-dev.lsst.ac.uk"
     assert d.vault_path_prefix == "secret/phalanx/ukidacdev"
     names = d.names

@@ -82,10 +82,12 @@ def syntax(documents: dict[str, dict[str, Any]]) -> Iterator[Case]:
         )
         for cut in (0.2, 0.4, 0.6, 0.8):
             # Cut inside a key, as an interrupted write leaves a file.
+            # Past the last key, cut inside that key instead: a cut inside a list leaves a
+            # shorter list, which can be as valid as the whole one.
             at = (
                 text.index("ukdac:", int(len(text) * cut)) + 3
                 if "ukdac:" in text[int(len(text) * cut) :]
-                else int(len(text) * cut)
+                else text.rindex("ukdac:") + 3
             )
             yield "syntax", f"{stack} truncated at {cut:.0%}", text[:at].encode()
         yield (

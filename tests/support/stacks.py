@@ -33,7 +33,17 @@ STACKS = sorted(
 # Every stack is planned in each variant, so every code path runs: the default kubeadm with
 # Calico, Magnum, and kubeadm with Cilium.
 BACKENDS = ("kubeadm", "magnum", "kubeadm-cilium")
-_VARIANT_CLUSTER = {"magnum": {"backend": "magnum"}, "kubeadm-cilium": {"cni": "cilium"}}
+_VARIANT_CLUSTER: dict[str, dict[str, str]] = {
+    "kubeadm": {},
+    "magnum": {"backend": "magnum"},
+    "kubeadm-cilium": {"cni": "cilium"},
+}
+# Every variant is planned as after Vault's first day: with the AppRole vault-secrets-operator
+# reads with (`secure:` values, so the plan sees placeholders), so phalanx is bootstrapped.
+READ_CREDENTIALS = {
+    "roleId": {"secure": "fixture-role-id"},
+    "secretId": {"secure": "fixture-secret-id"},
+}
 
 
 def project_file(name: str = "ukdac") -> str:
@@ -76,6 +86,8 @@ def _variant_root(variant: str) -> Path:
         document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
         cluster = document["config"].setdefault("ukdac:cluster", {})
         cluster.update(_VARIANT_CLUSTER[variant])
+        vault = document["config"].setdefault("ukdac:vault", {})
+        vault["readCredentials"] = READ_CREDENTIALS
         (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
     return root
 
@@ -83,8 +95,13 @@ def _variant_root(variant: str) -> Path:
 @cache
 def planned(stack: str, backend: str = "kubeadm", show_secrets: bool = False) -> Plan:
     """The offline plan of one of the project's stacks, in one of the variants."""
-    root = ROOT if backend == "kubeadm" else _variant_root(backend)
-    return plan_stack(load_project(root), stack, show_secrets=show_secrets)
+    return plan_stack(load_project(_variant_root(backend)), stack, show_secrets=show_secrets)
+
+
+@cache
+def planned_as_checked_in(stack: str) -> Plan:
+    """The plan of the stack file exactly as it is in the repository."""
+    return plan_stack(load_project(ROOT), stack)
 
 
 @cache
