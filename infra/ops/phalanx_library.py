@@ -29,15 +29,18 @@ from pathlib import Path
 from phalanx.factory import Factory
 
 environment = Factory(Path(sys.argv[1])).create_config_storage().load_environment(sys.argv[2])
-print(json.dumps([
-    {
-        "application": s.application,
-        "key": s.key,
-        "generated": s.generate is not None or s.copy_rules is not None,
-        "description": " ".join((s.description or "").split()),
-    }
-    for s in environment.all_secrets()
-]))
+print(json.dumps({
+    "applications": sorted(environment.applications),
+    "secrets": [
+        {
+            "application": s.application,
+            "key": s.key,
+            "generated": s.generate is not None or s.copy_rules is not None,
+            "description": " ".join((s.description or "").split()),
+        }
+        for s in environment.all_secrets()
+    ],
+}))
 """
 
 
@@ -124,8 +127,16 @@ def phalanx_python(checkout: Path) -> Path:
     return python
 
 
-def required_secrets(checkout: Path, d: Deployment) -> list[RequiredSecret]:
-    """Every secret phalanx requires for the stack's environment, as phalanx computes it."""
+@dataclass(frozen=True)
+class LoadedEnvironment:
+    """An environment as phalanx's own models load it."""
+
+    applications: tuple[str, ...]  # enabled
+    secrets: tuple[RequiredSecret, ...]
+
+
+def load_environment(checkout: Path, d: Deployment) -> LoadedEnvironment:
+    """The stack's environment as phalanx loads it: enabled applications, required secrets."""
     environment = d.config.phalanx.environment
     result = subprocess.run(
         [str(phalanx_python(checkout)), "-c", _LIST_SECRETS, str(checkout), environment],
@@ -140,4 +151,13 @@ def required_secrets(checkout: Path, d: Deployment) -> list[RequiredSecret]:
             " (write ukdac's values into the checkout first: `ukdac phalanx-values "
             f"{d.stack} --phalanx-dir {checkout}`)"
         )
-    return [RequiredSecret(**entry) for entry in json.loads(result.stdout)]
+    loaded = json.loads(result.stdout)
+    return LoadedEnvironment(
+        applications=tuple(loaded["applications"]),
+        secrets=tuple(RequiredSecret(**entry) for entry in loaded["secrets"]),
+    )
+
+
+def required_secrets(checkout: Path, d: Deployment) -> list[RequiredSecret]:
+    """Every secret phalanx requires for the stack's environment, as phalanx computes it."""
+    return list(load_environment(checkout, d).secrets)

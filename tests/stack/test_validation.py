@@ -422,3 +422,31 @@ def test_effective_config_masks_secure_values_and_says_where_each_comes_from(
     assert config["ukdac:tls.dns01.tsigSecret"] == ("[secret]", "stack file")
     assert config["ukdac:fqdn"] == ("rsp-dev.lsst.ac.uk", "stack file")
     assert config["ukdac:vault.mode"][1] == "dev profile"
+
+
+def test_nublado_subdomains_need_a_dns01_solver_with_acme_issuers() -> None:
+    on = with_changes(DEV, **{"phalanx.nubladoSubdomains": True})
+    assert problems(on) == [
+        "ukdac:phalanx.nubladoSubdomains: nublado's subdomains need a wildcard certificate "
+        "(*.nb.<fqdn>), which only an ACME DNS-01 solver can obtain: set `tls.solver: dns01` "
+        "and `tls.dns01`, or turn nubladoSubdomains off"
+    ]
+    # A self-signed issuer signs wildcards itself; DNS-01 satisfies the rule.
+    assert problems(with_changes(on, **{"tls.issuer": "selfsigned"})) == []
+    dns01 = with_dns01_secret({"config": {}}, "c2VjcmV0")["config"]["ukdac:tls"]
+    solved = with_changes(on, tls={**dns01, "issuer": "letsencrypt-staging"})
+    assert problems(solved, {("tls", "dns01", "tsigSecret")}) == []
+
+
+def test_gafaelfawr_logs_in_through_exactly_one_provider() -> None:
+    github = {"clientId": "abc", "teams": {"lsp-uk/dev": ["exec:notebook"]}}
+    cilogon = {"clientId": "cilogon:/client_id/1", "groups": {"g_users": ["exec:notebook"]}}
+    one = "ukdac:phalanx.identity: set exactly one identity provider: `github` or `cilogon`"
+    assert problems(with_changes(DEV, **{"phalanx.identity": {"github": github}})) == []
+    assert problems(with_changes(DEV, **{"phalanx.identity": {"cilogon": cilogon}})) == []
+    assert problems(with_changes(DEV, **{"phalanx.identity": {}})) == [one]
+    both = {"github": github, "cilogon": cilogon}
+    assert problems(with_changes(DEV, **{"phalanx.identity": both})) == [one]
+    bad_team = {"github": {**github, "teams": {"no-slash": ["exec:notebook"]}}}
+    (message,) = problems(with_changes(DEV, **{"phalanx.identity": bad_team}))
+    assert "'<organisation>/<team slug>'" in message
