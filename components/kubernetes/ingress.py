@@ -1,7 +1,7 @@
 """ingress-nginx on the control-plane nodes, behind the floating IP, as the RSP expects it.
 
-No LoadBalancer Service: the controller listens on the host network of the control-plane
-nodes, and the floating IP on control plane 0 is the entry. The settings are those the
+No LoadBalancer Service: the controller's pods bind host ports 80 and 443 on the
+control-plane nodes, and the floating IP on control plane 0 is the entry. The settings are those the
 Rubin Science Platform's charts rely on (snippet annotations and the `@autherror` location
 for Gafaelfawr, large headers and bodies, SSL redirect). `use-forwarded-headers` stays off:
 this controller is the edge, so a client's own X-Forwarded-For must not be trusted.
@@ -42,8 +42,11 @@ def controller_values(args: IngressArgs, public_address: str) -> dict[str, objec
     return {
         "controller": {
             "kind": "DaemonSet",
-            "hostNetwork": True,
-            "dnsPolicy": "ClusterFirstWithHostNet",
+            # Host ports, not host networking: backends see a pod address, which phalanx's
+            # NetworkPolicies admit by the pod's `gafaelfawr.lsst.io/ingress` label, and the
+            # pods stay inside the metadata guard.
+            "hostNetwork": False,
+            "hostPort": {"enabled": True, "ports": {"http": 80, "https": 443}},
             "nodeSelector": {CONTROL_PLANE: "", "kubernetes.io/os": "linux"},
             "tolerations": [{"key": CONTROL_PLANE, "operator": "Exists", "effect": "NoSchedule"}],
             "service": {"enabled": False},
@@ -59,7 +62,7 @@ def controller_values(args: IngressArgs, public_address: str) -> dict[str, objec
                 "use-forwarded-headers": "false",
                 "large-client-header-buffers": "4 64k",
                 "proxy-buffer-size": "64k",
-                "proxy-body-size": "100m",
+                "proxy-body-size": "2g",  # phalanx's figure: TAP table uploads
                 "ssl-redirect": "true",
                 "server-snippet": server_snippet(),
             },

@@ -81,7 +81,7 @@ POD_SECURITY_EXEMPT: dict[str, str] = {
     "kube-system": "kube-proxy, OCCM, the Cinder CSI node plugin and Cilium: privileged",
     "calico-system": "calico-node: privileged, host network",
     "tigera-operator": "the Calico operator: host network",
-    "ingress-nginx": "the ingress controller: host network on the control planes",
+    "ingress-nginx": "the ingress controller: host ports 80 and 443 on the control planes",
 }
 
 

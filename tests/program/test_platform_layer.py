@@ -358,7 +358,11 @@ def test_sandbox_runs_vault_in_dev_mode() -> None:
 def test_ingress_runs_on_control_planes_without_a_load_balancer(stack: str) -> None:
     plan = planned(stack)
     controller = releases(plan)["ingress-nginx"].inputs["values"]["controller"]
-    assert controller["kind"] == "DaemonSet" and controller["hostNetwork"] is True
+    assert controller["kind"] == "DaemonSet" and controller["hostNetwork"] is False
+    # Backends see the pod's address, which phalanx's NetworkPolicies select by this label.
+    assert controller["hostPort"] == {"enabled": True, "ports": {"http": 80, "https": 443}}
+    assert controller["podLabels"]["gafaelfawr.lsst.io/ingress"] == "true"
+    assert controller["config"]["proxy-body-size"] == "2g"
     assert controller["service"] == {"enabled": False}
     assert "node-role.kubernetes.io/control-plane" in controller["nodeSelector"]
     assert controller["ingressClassResource"] == {"name": "nginx", "enabled": True, "default": True}
