@@ -15,7 +15,13 @@ from infra.cli.common import deployment, err, out, reports_errors
 from infra.ops.phalanx_checkout import PhalanxCheckout, changes_for
 from infra.ops.phalanx_library import required_secrets
 from infra.ops.pulumi_cli import read_stack_outputs
-from infra.stack.phalanx import application_values, environment_values, provided_secrets
+from infra.stack.phalanx import (
+    application_file,
+    application_values,
+    environment_file,
+    environment_values,
+    provided_secrets,
+)
 
 PHALANX_DIR_HELP = "Root of a checkout of the environment's phalanx fork."
 
@@ -40,9 +46,9 @@ def phalanx_values(
     d = deployment(stack)
     if phalanx_dir is None:
         env = d.config.phalanx.environment
-        documents = {f"environments/values-{env}.yaml": environment_values(d)}
+        documents = {environment_file(env): environment_values(d)}
         for app, values in application_values(d).items():
-            documents[f"applications/{app}/values-{env}.yaml"] = values
+            documents[application_file(app, env)] = values
         for path, values in documents.items():
             sys.stdout.write(f"--- # {path}\n{yaml.safe_dump(values, sort_keys=False)}")
         return

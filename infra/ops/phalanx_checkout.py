@@ -25,7 +25,9 @@ from infra.errors import UkdacError
 from infra.stack.deployment import Deployment
 from infra.stack.phalanx import (
     ENVIRONMENT_IDENTITY,
+    application_file,
     application_values,
+    environment_file,
     environment_values,
     provided_secrets,
     tap_secrets_file,
@@ -166,7 +168,7 @@ def changes_for(
         f"Written by ukdac from stacks/Pulumi.{d.stack}.yaml: ukdac sets the keys it owns "
         "and keeps everything else."
     )
-    env_path = f"environments/values-{env}.yaml"
+    env_path = environment_file(env)
     env_before = checkout.read(env_path)
     owned_env = environment_values(d)
     identity = _identity_changes(env_before, owned_env)
@@ -185,7 +187,7 @@ def changes_for(
     for app in sorted(name for name, on in enabled.items() if on):
         if not checkout.has_application(app):
             continue
-        path = f"applications/{app}/values-{env}.yaml"
+        path = application_file(app, env)
         before = checkout.read(path)
         if before is None and app == "gafaelfawr" and d.config.phalanx.identity is None:
             raise PhalanxCheckoutError(
@@ -196,7 +198,7 @@ def changes_for(
         if app in owned_apps or before is None:
             changes.append(FileChange(path, before, merge(before, owned_apps.get(app, {}), header)))
     if enabled.get("tap") and provided_secrets(d):
-        path = f"applications/tap/secrets-{env}.yaml"
+        path = application_file("tap", env, "secrets")
         before = checkout.read(path)
         changes.append(FileChange(path, before, merge(before, tap_secrets_file(), header)))
     return changes

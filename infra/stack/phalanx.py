@@ -13,7 +13,6 @@ Three kinds of values, each written once in the stack file:
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +22,9 @@ from typing import Any
 
 from infra.stack.deployment import Deployment
 from infra.stack.model import Identity
+
+# The profiles' merge is Helm's merge of values files: maps key by key, the rest replaced.
+from infra.stack.profiles import deep_merge
 
 # Installed by ukdac itself, so phalanx must not install them again.
 OWNED_BY_UKDAC = ("cert-manager", "ingress-nginx")
@@ -45,6 +47,16 @@ class ProvidedSecret:
     application: str
     key: str
     stack_output: str
+
+
+def environment_file(environment: str) -> str:
+    """Where a phalanx fork keeps an environment's values."""
+    return f"environments/values-{environment}.yaml"
+
+
+def application_file(application: str, environment: str, kind: str = "values") -> str:
+    """Where a phalanx fork keeps an application's `values` (or `secrets`) for one environment."""
+    return f"applications/{application}/{kind}-{environment}.yaml"
 
 
 def qserv_query_host() -> str:
@@ -162,17 +174,6 @@ def bootstrap_data() -> dict[str, Any]:
     text = resources.files("infra.stack").joinpath("data/phalanx_bootstrap.json").read_text()
     data: dict[str, Any] = json.loads(text)
     return data
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Helm's merge of values files: maps merge key by key, anything else is replaced."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def bootstrap_chart(application: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,10 @@ from infra.stack.phalanx import (
     OWNED_BY_UKDAC,
     argocd_values,
     bootstrap_data,
-    deep_merge,
     provided_secrets,
     vault_secrets_operator_values,
 )
+from infra.stack.profiles import deep_merge
 from infra.stack.validation import validate
 from infra.versions import pinned
 from tests.support.stacks import ROOT, STACKS, config, planned
@@ -58,16 +59,14 @@ def _deployment(stack: str, checkout: PhalanxCheckout) -> Deployment:
     if d.config.phalanx.identity or checkout.read(f"applications/gafaelfawr/values-{env}.yaml"):
         return d
     stack_file = load_stack_file(load_project(ROOT), stack)
-    raw = {k.split(":", 1)[1]: v for k, v in stack_file.config.items()}
+    raw = stack_file.namespace()
     raw["phalanx"] = {**raw["phalanx"], "identity": FIXTURE_IDENTITY}
-    return validate(raw, stack, "fixture")
+    return validate(raw, stack, "fixture", set(stack_file.secure_paths))
 
 
 @cache
 def _fork() -> tuple[Path, dict[str, LoadedEnvironment]]:
     """A copy of the fork with every stack written into it, and phalanx's view of each."""
-    import tempfile
-
     source = upstream_dir("UKDAC_PHALANX_DIR")
     fork = Path(tempfile.mkdtemp(prefix="ukdac-phalanx-")) / "phalanx"
     shutil.copytree(source, fork, ignore=shutil.ignore_patterns(".git"))
