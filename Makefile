@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $@
 
+# The upstream tier's extra (Helm's SDK), on top of the unit suite's environment.
+UPSTREAM_STAMP := $(VENV)/.ukdac-upstream-installed
+$(UPSTREAM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,upstream]'
+	@touch $@
+
 venv: $(STAMP)
 
 plan: $(STAMP)
@@ -53,7 +59,7 @@ test-cloud: $(STAMP) cloud-up
 # Tiers against upstream snapshots (charts, qserv-operator, later phalanx), named by
 # variables; .ci/run points them at ../shared/upstream and makes their absence a failure.
 UPSTREAM ?= ../shared/upstream
-test-upstream: $(STAMP)
+test-upstream: $(UPSTREAM_STAMP)
 	UKDAC_CHARTS_DIR=$${UKDAC_CHARTS_DIR:-$(UPSTREAM)/charts} \
 	UKDAC_QSERV_OPERATOR_DIR=$${UKDAC_QSERV_OPERATOR_DIR:-$(UPSTREAM)/qserv-operator} \
 	UKDAC_PHALANX_DIR=$${UKDAC_PHALANX_DIR:-$(UPSTREAM)/phalanx} \
@@ -81,7 +87,7 @@ bench-preflight: $(STAMP)
 # Re-pin every dependency to what resolves today (review the diff before committing).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,upstream]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable | sort > constraints.txt
 	rm -rf .lock-venv
 

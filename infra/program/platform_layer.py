@@ -20,7 +20,6 @@ from components.kubernetes.phalanx_bootstrap import (
 )
 from components.kubernetes.qserv import Qserv, QservArgs
 from components.kubernetes.ready import ClusterAccess
-from components.kubernetes.s3_credentials import S3Credentials, S3CredentialsArgs
 from components.kubernetes.vault import Vault, VaultArgs
 from infra.program.cloud_layer import CloudLayer
 from infra.stack.deployment import Deployment
@@ -226,13 +225,4 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             depends_on=[certs.release, *certs.issuers.values(), *storage.classes],
             opts=on_cluster,
         )
-    S3Credentials(
-        "s3-credentials",
-        S3CredentialsArgs(
-            namespace=cfg.buckets.credentials_namespace,
-            access_key=cloud.object_store.access_key,
-            secret_key=cloud.object_store.secret_key,
-        ),
-        opts=on_cluster,
-    )
     return PlatformLayer(storage, ingress, certs, vault, phalanx, qserv)

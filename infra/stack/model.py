@@ -40,6 +40,16 @@ _DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 # What each pattern below means, for error messages (a regex is not an explanation).
 PATTERN_HELP: dict[str, str] = {}
 
+# Settings that existed once, and what replaced them: a stack file that still sets one is
+# told what to do instead of only that the key is unknown.
+RETIRED_KEYS: dict[tuple[str | int, ...], str] = {
+    ("buckets", "credentialsNamespace"): (
+        "TAP reads its S3 keys from Vault, like every phalanx secret; write them with "
+        "`ukdac secrets STACK --phalanx-dir FORK --static-secrets FILE` and "
+        "`phalanx secrets sync --secrets FILE`, then remove this key"
+    ),
+}
+
 
 def _pattern(regex: str, meaning: str) -> StringConstraints:
     PATTERN_HELP[regex] = meaning
@@ -623,12 +633,6 @@ class BucketsConfig(Section):
     )
     containers: list[Bucket] = Field(
         default=[], title="Buckets", description="The buckets to create.", max_length=20
-    )
-    credentials_namespace: DnsLabel = Field(
-        default="tap",
-        title="Credentials namespace",
-        description="Namespace of the `s3-credentials` Secret (AWS_ACCESS_KEY_ID, "
-        "AWS_SECRET_ACCESS_KEY) for the services that use the buckets.",
     )
     tap_bucket: DnsLabel | None = Field(
         default=None,

@@ -337,20 +337,6 @@ def tap_bucket_exists(s: Sections) -> Iterator[Problem]:
             )
 
 
-# Kubernetes' own namespaces: the S3 credentials of the services never go there.
-SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
-
-
-def credentials_namespace_allowed(s: Sections) -> Iterator[Problem]:
-    if s.buckets and s.buckets.credentials_namespace in SYSTEM_NAMESPACES:
-        yield Problem(
-            ("buckets", "credentialsNamespace"),
-            "is one of Kubernetes' own namespaces; put the credentials where the services "
-            "that use them run (tap by default)",
-            s.buckets.credentials_namespace,
-        )
-
-
 # Roles the cluster's own application credential may carry: what OCCM and Cinder CSI need.
 CREDENTIAL_ROLES = ("member", "load-balancer_member", "reader")
 
@@ -416,7 +402,6 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     bucket_names_unique,
     vault_never_public_in_dev_mode,
     tap_bucket_exists,
-    credentials_namespace_allowed,
     credential_roles_allowed,
     one_identity_provider,
     wildcards_need_dns01,

@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from infra.errors import ConfigError, Path, Problem, format_path
 from infra.stack import rules
 from infra.stack.deployment import Deployment, derive
-from infra.stack.model import ENVIRONMENTS, PATTERN_HELP, StackConfig
+from infra.stack.model import ENVIRONMENTS, PATTERN_HELP, RETIRED_KEYS, StackConfig
 from infra.stack.profiles import deep_merge, defaults_for
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ def _message(error: Mapping[str, Any], loc: Path) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
+        if loc in RETIRED_KEYS:
+            return f"no longer a setting: {RETIRED_KEYS[loc]}"
         allowed = ", ".join(_aliases(parent)) if parent else ""
         return f"unknown key; allowed keys here: {allowed}"
     msg = str(error["msg"]).removeprefix("Value error, ")

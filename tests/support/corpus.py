@@ -218,7 +218,6 @@ BAD_VALUES: tuple[tuple[str, Any], ...] = (
     ("phalanx.repository", "file:///etc/passwd"),
     ("phalanx.environment", "UPPER"),
     ("buckets.tapBucket", "no-such-bucket"),
-    ("buckets.credentialsNamespace", "kube-system"),
     ("buckets.s3Endpoint", "not a url"),
     ("cloud.keypairPublicKey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA x\nssh-rsa AAAAB3Nza evil"),
     ("cloud.keypairPublicKey", ""),

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import yaml
 
 from infra.ops.phalanx_checkout import PhalanxCheckout, PhalanxCheckoutError, changes_for
 from infra.ops.phalanx_library import LoadedEnvironment, load_environment
+from infra.plan.model import PlannedResource
 from infra.stack.deployment import Deployment
 from infra.stack.files import load_project, load_stack_file
 from infra.stack.phalanx import (
@@ -29,9 +31,9 @@ from infra.stack.phalanx import (
     provided_secrets,
     vault_secrets_operator_values,
 )
-from infra.stack.profiles import deep_merge
 from infra.stack.validation import validate
 from infra.versions import pinned
+from tests.support.helm import ObjectKey, application_values, object_key, render
 from tests.support.stacks import ROOT, STACKS, config, planned
 from tests.support.upstream import upstream_dir
 
@@ -134,31 +136,6 @@ def test_phalanx_loads_every_environment_ukdac_writes(stack: str) -> None:
         assert provided, "the fork's TAP reads its S3 keys from what ukdac provides"
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_the_bootstrap_equals_what_phalanxs_applications_render(stack: str) -> None:
-    """Adoption without a diff: the values phalanx's `argocd` and `vault-secrets-operator`
-    Applications give their charts (values.yaml, values-<env>.yaml, Helm parameters)."""
-    fork, _ = _fork()
-    d = _deployment(stack, PhalanxCheckout(fork))
-    env = d.config.phalanx.environment
-
-    def rendered(app: str) -> dict[str, Any]:
-        folder = fork / "applications" / app
-        merged = deep_merge(
-            yaml.safe_load((folder / "values.yaml").read_text()) or {},
-            yaml.safe_load((folder / f"values-{env}.yaml").read_text()) or {},
-        )
-        return dict(merged[bootstrap_data()[app]["chart"]["name"]])
-
-    assert argocd_values(d) == rendered("argocd")
-    vso = rendered("vault-secrets-operator")
-    vso["vault"] = {**vso["vault"], "address": d.vault_url}  # the Application's parameter
-    assert vault_secrets_operator_values(d) == vso
-    releases = {r.inputs["name"]: r for r in planned(stack).find("kubernetes:helm.sh/v3:Release")}
-    assert releases["argocd"].inputs["namespace"] == "argocd"
-    assert releases["argocd"].inputs["values"] == json.loads(json.dumps(argocd_values(d)))
-
-
 @pytest.mark.parametrize("stack", ["ukdac-dev", "ukdac-prod"])
 def test_live_environments_keep_their_applications_and_keys(stack: str) -> None:
     source = upstream_dir("UKDAC_PHALANX_DIR")
@@ -178,3 +155,200 @@ def _paths(value: Any, prefix: str = "") -> set[str]:
     if isinstance(value, dict) and value:
         return {p for k, v in value.items() for p in _paths(v, f"{prefix}.{k}")}
     return {prefix}
+
+
+# What Pulumi lets go of once phalanx owns it: a handed-over resource ignores every change to
+# what it manages and is retained on delete.
+_MANAGED_BY_RELEASE = {"chart", "version", "values"}
+
+
+def _handed_over(resource: PlannedResource) -> bool:
+    ignored = set(resource.options.get("ignoreChanges") or [])
+    if not resource.options.get("retainOnDelete"):
+        return False
+    if resource.type == RELEASE:
+        return ignored >= _MANAGED_BY_RELEASE
+    managed = set(resource.inputs) - {"apiVersion", "kind", "metadata"}
+    return managed <= ignored and (managed or "metadata" in ignored)
+
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
+
+
+def _release_key(name: str, namespace: str) -> ObjectKey:
+    """A Helm release as an object, so an Application and a Release can collide."""
+    return ObjectKey("helm.sh", "Release", namespace, name)
+
+
+@dataclass(frozen=True)
+class Owner:
+    what: str
+    handed_over: bool = False
+
+
+def _app_of_apps(stack: str) -> dict[str, Any]:
+    (application,) = planned(stack).find(APPLICATION)
+    return dict(application.inputs)
+
+
+def _source_helm(stack: str) -> dict[str, Any]:
+    return dict(_app_of_apps(stack)["spec"]["source"]["helm"])
+
+
+@cache
+def _phalanx_owned(stack: str) -> dict[ObjectKey, list[Owner]]:
+    """Every object Argo CD would own: what the app of apps renders from ukdac's Application,
+    then each child Application's release and the objects of its chart's own templates."""
+    fork, _ = _fork()
+    app_of_apps = _app_of_apps(stack)
+    source = app_of_apps["spec"]["source"]
+    chart = fork / source["path"]
+    owned: dict[ObjectKey, list[Owner]] = {}
+    name = app_of_apps["metadata"]["name"]
+    top = render(chart, application_values(chart, source["helm"]), name, "argocd")
+    for manifest in top:
+        owned.setdefault(object_key(manifest, "argocd"), []).append(Owner(f"app of apps {name}"))
+    for application in (m for m in top if m["kind"] == "Application"):
+        spec = application["spec"]
+        app = application["metadata"]["name"]
+        namespace = spec["destination"]["namespace"]
+        helm = spec["source"].get("helm", {})
+        release = helm.get("releaseName", app)
+        owner = Owner(f"Application {app}")
+        owned.setdefault(_release_key(release, namespace), []).append(owner)
+        app_chart = fork / spec["source"]["path"]
+        for manifest in render(app_chart, application_values(app_chart, helm), release, namespace):
+            owned.setdefault(object_key(manifest, namespace), []).append(owner)
+    return owned
+
+
+def _ukdac_release_objects(release: PlannedResource) -> list[dict[str, Any]] | None:
+    """What one of ukdac's own releases renders (the pinned chart from UKDAC_CHARTS_DIR),
+    or None without a snapshot of that chart."""
+    inputs = release.inputs
+    chart = upstream_dir("UKDAC_CHARTS_DIR") / f"{inputs['chart']}-{inputs['version']}"
+    if not chart.is_dir():
+        return None
+    return render(chart, inputs.get("values") or {}, inputs["name"], inputs["namespace"])
+
+
+# Releases Pulumi manages whose chart has no snapshot: their objects could not be compared.
+_UNRENDERED: set[str] = set()
+
+
+@cache
+def _ukdac_owned(stack: str) -> dict[ObjectKey, list[Owner]]:
+    """Every object ukdac's plan makes: its Kubernetes resources, its Helm releases, the
+    namespaces they create, and what the releases Pulumi keeps managing render."""
+    owned: dict[ObjectKey, list[Owner]] = {}
+    operator = upstream_dir("UKDAC_QSERV_OPERATOR_DIR") / "manifests" / "operator.yaml"
+    for resource in planned(stack).resources:
+        if not resource.type.startswith("kubernetes:"):
+            continue
+        owner = Owner(f"{resource.type} {resource.name}", _handed_over(resource))
+        inputs = resource.inputs
+        manifests: list[dict[str, Any]] = []
+        if resource.type == RELEASE:
+            namespace = inputs["namespace"]
+            # A namespace made by `createNamespace` is not the release's: Helm creates it only
+            # when missing and never updates or deletes it.
+            owned.setdefault(_release_key(inputs["name"], namespace), []).append(owner)
+            if not owner.handed_over:
+                objects = _ukdac_release_objects(resource)
+                if objects is None:
+                    _UNRENDERED.add(f"{inputs['chart']} {inputs['version']}")
+                manifests.extend(objects or [])
+        elif resource.type == "kubernetes:yaml/v2:ConfigFile":
+            assert resource.name == "qserv-operator", resource.name
+            manifests = [m for m in yaml.safe_load_all(operator.read_text()) if m]
+            namespace = "default"
+        elif resource.type.startswith("kubernetes:") and "metadata" in inputs:
+            manifests = [inputs]
+            namespace = "default"
+        else:
+            continue
+        for manifest in manifests:
+            owned.setdefault(object_key(manifest, namespace), []).append(owner)
+    return owned
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_app_of_apps_points_every_application_at_the_fork(stack: str) -> None:
+    d = config(stack)
+    app_of_apps = _app_of_apps(stack)
+    source = app_of_apps["spec"]["source"]
+    assert (source["repoURL"], source["targetRevision"]) == (
+        d.config.phalanx.repository,
+        d.config.phalanx.revision,
+    )
+    children = [k for k in _phalanx_owned(stack) if k.kind == "Application"]
+    _, loaded = _fork()
+    # phalanx's models and the rendered chart agree on which applications run (an enabled
+    # application may bring companions, as nublado brings nublado-users).
+    rendered = {k.name for k in children}
+    enabled = set(loaded[stack].applications)
+    assert enabled <= rendered, enabled - rendered
+    assert all(any(n.startswith(f"{e}-") for e in enabled) for n in rendered - enabled)
+    fork, _ = _fork()
+    chart = fork / source["path"]
+    top = render(chart, application_values(chart, source["helm"]), "app-of-apps", "argocd")
+    for application in (m for m in top if m["kind"] == "Application"):
+        child = application["spec"]["source"]
+        assert (child["repoURL"], child["targetRevision"]) == (
+            d.config.phalanx.repository,
+            d.config.phalanx.revision,
+        ), application["metadata"]["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_object_is_owned_by_both_ukdac_and_phalanx(stack: str) -> None:
+    """Where both make an object, ukdac's half is a bootstrap handed over to Argo CD;
+    everything ukdac hands over is something an Application then owns."""
+    ukdac = _ukdac_owned(stack)
+    phalanx = _phalanx_owned(stack)
+    twice = {
+        str(key): [o.what for o in ukdac[key] if not o.handed_over] + [o.what for o in owners]
+        for key, owners in phalanx.items()
+        if key in ukdac and not all(o.handed_over for o in ukdac[key])
+    }
+    assert not twice, twice
+    handed_over = {key for key, owners in ukdac.items() if any(o.handed_over for o in owners)}
+    assert handed_over <= set(phalanx), sorted(map(str, handed_over - set(phalanx)))
+    assert {
+        _release_key("argocd", "argocd"),
+        _release_key("vault-secrets-operator", "vault-secrets-operator"),
+    } <= handed_over
+    within_phalanx = {str(k): [o.what for o in v] for k, v in phalanx.items() if len(v) > 1}
+    assert not within_phalanx, within_phalanx
+    assert not _UNRENDERED, f"no chart snapshot in UKDAC_CHARTS_DIR for {sorted(_UNRENDERED)}"
+
+
+@pytest.mark.parametrize("app", ["argocd", "vault-secrets-operator"])
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_bootstrap_release_is_the_one_phalanxs_application_renders(
+    stack: str, app: str
+) -> None:
+    """Adoption without a diff: release name, namespace, chart, version, repository and
+    values as the rendered Application gives them (its value files and Helm parameters, its
+    chart's dependency), and as ukdac's values functions compute them."""
+    fork, _ = _fork()
+    environments = fork / "environments"
+    top = render(environments, application_values(environments, _source_helm(stack)), "a", "b")
+    (application,) = [m for m in top if m["kind"] == "Application" and m["metadata"]["name"] == app]
+    spec = application["spec"]
+    chart_dir = fork / spec["source"]["path"]
+    (dependency,) = yaml.safe_load((chart_dir / "Chart.yaml").read_text())["dependencies"]
+    values = application_values(chart_dir, spec["source"]["helm"])
+    (release,) = [r for r in planned(stack).find(RELEASE) if r.inputs["name"] == app]
+    assert release.inputs["name"] == spec["source"]["helm"].get("releaseName", app)
+    assert release.inputs["namespace"] == spec["destination"]["namespace"]
+    assert release.inputs["chart"] == dependency["name"]
+    assert release.inputs["version"] == dependency["version"]
+    repository = release.inputs["repositoryOpts"]["repo"]
+    assert repository.rstrip("/") == dependency["repository"].rstrip("/")
+    expected = values[dependency.get("alias", dependency["name"])]
+    assert release.inputs["values"] == expected
+    d = _deployment(stack, PhalanxCheckout(fork))
+    computed = argocd_values(d) if app == "argocd" else vault_secrets_operator_values(d)
+    assert json.loads(json.dumps(computed)) == expected
