@@ -41,6 +41,11 @@ PINS: dict[str, Pin] = {
         "@sha256:6c23471044041335807bcfb0cec22049ceb2d66f1cacf37033a42e3e75ad0f99",
         "phalanx applications/ingress-nginx/values.yaml @ 650a0ef (tag and digest)",
     ),
+    "image/ingress-nginx-controller-chroot": Pin(
+        "ghcr.io/lsst-sqre/ingress-nginx-controller-chroot:v1.15.6-lsstsqre-chainguard"
+        "@sha256:ab9e75bd5aa26b383c4382b27a6957220e060974073c90cd0e1f8ff93bfbbc94",
+        "phalanx applications/ingress-nginx/values.yaml @ 650a0ef (digestChroot)",
+    ),
     # No tag carries the 2024.11.2-rc1 images: the manifests are taken at their commit.
     "qserv-operator": Pin(
         "7b1bbd2fb97562f9aafa4d3d15724a3f66fe78c7",

@@ -106,7 +106,11 @@ def calico(version: str, pod_cidr: str) -> CniInstall:
 
 
 def cilium(version: str, cli_version: str) -> CniInstall:
-    """Cilium in tunnel (VXLAN) mode with Kubernetes IPAM, installed by a pinned cilium CLI."""
+    """Cilium in tunnel (VXLAN) mode with Kubernetes IPAM, installed by a pinned cilium CLI.
+
+    kube-proxy stays, so Cilium serves host ports (the ingress controller's 80/443) only by
+    chaining the `portmap` plugin, which the kubelet package installs in /opt/cni/bin.
+    """
     tarball = (
         f"https://github.com/cilium/cilium-cli/releases/download/{cli_version}/"
         "cilium-linux-amd64.tar.gz"
@@ -115,7 +119,8 @@ def cilium(version: str, cli_version: str) -> CniInstall:
         commands=(
             f"curl -fsSL {tarball} | tar -xz -C /usr/local/bin cilium",
             f"KUBECONFIG={ADMIN_KUBECONFIG} cilium install --version {version} "
-            "--set ipam.mode=kubernetes --set routingMode=tunnel --set tunnelProtocol=vxlan",
+            "--set ipam.mode=kubernetes --set routingMode=tunnel --set tunnelProtocol=vxlan "
+            "--set cni.chainingMode=portmap",
         ),
     )
 

@@ -1,10 +1,10 @@
 """ingress-nginx on the control-plane nodes, behind the floating IP, as the RSP expects it.
 
 No LoadBalancer Service: the controller's pods bind host ports 80 and 443 on the
-control-plane nodes, and the floating IP on control plane 0 is the entry. The settings are those the
-Rubin Science Platform's charts rely on (snippet annotations and the `@autherror` location
-for Gafaelfawr, large headers and bodies, SSL redirect). `use-forwarded-headers` stays off:
-this controller is the edge, so a client's own X-Forwarded-For must not be trusted.
+control-plane nodes, and the floating IP on control plane 0 is the entry. The settings are
+phalanx's own (`applications/ingress-nginx/values.yaml`: snippet annotations and the
+`@autherror` location for Gafaelfawr, large headers and bodies, SSL redirect, the pod labels
+its NetworkPolicies admit), except where `DIFFERENCES_FROM_PHALANX` says why not.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class ImageRef:
     image: str
     tag: str
     digest: str = ""
+    chroot_digest: str = ""  # of the `-chroot` variant, which the chart picks with `chroot`
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,39 @@ class IngressArgs:
     class_name: str = "nginx"
 
 
+# Where the controller's values differ from phalanx's (dotted paths under
+# `ingress-nginx.controller`; a path also covers the keys below it), and why.
+DIFFERENCES_FROM_PHALANX: dict[str, str] = {
+    "kind": "a DaemonSet, one controller on each control plane (phalanx's default is a "
+    "Deployment behind a cloud load balancer)",
+    "hostNetwork": "said explicitly: host ports, not host networking, so backends see a pod "
+    "address that phalanx's NetworkPolicies admit",
+    "hostPort": "the entry is host ports 80/443 on the control planes, behind the floating IP",
+    "nodeSelector": "the control planes carry the floating IP, so the controller runs there",
+    "tolerations": "the control planes' NoSchedule taint instead of GKE's architecture taints",
+    "service": "no Service: there is no cloud load balancer in front, and host ports keep "
+    "the client's address (what externalTrafficPolicy Local gives phalanx)",
+    "publishService": "no Service to publish",
+    "extraArgs.publish-status-address": "Ingress status shows the floating IP instead",
+    "ingressClass": "said explicitly, the class every phalanx Ingress names",
+    "ingressClassResource": "the `nginx` IngressClass is created and is the cluster default",
+    "resources.limits.cpu": "no CPU limit, as the ingress-nginx chart advises: throttling "
+    "stalls every request through the edge; the request's CPU share already protects the "
+    "control-plane components beside it under contention",
+    "config.use-forwarded-headers": "off: this controller is the edge, so a client's own "
+    "X-Forwarded-For must not be trusted (phalanx's controllers sit behind load balancers)",
+}
+
+
 def controller_values(args: IngressArgs, public_address: str) -> dict[str, object]:
-    image = {"registry": args.image.registry, "image": args.image.image, "tag": args.image.tag}
-    image["digest"] = args.image.digest
+    image = {
+        "registry": args.image.registry,
+        "image": args.image.image,
+        "tag": args.image.tag,
+        "digest": args.image.digest,
+        "digestChroot": args.image.chroot_digest,
+        "pullPolicy": "IfNotPresent",
+    }
     return {
         "controller": {
             "kind": "DaemonSet",
@@ -62,16 +93,17 @@ def controller_values(args: IngressArgs, public_address: str) -> dict[str, objec
                 "use-forwarded-headers": "false",
                 "large-client-header-buffers": "4 64k",
                 "proxy-buffer-size": "64k",
+                "proxy-busy-buffers-size": "64k",  # at least proxy-buffer-size
                 "proxy-body-size": "2g",  # phalanx's figure: TAP table uploads
                 "ssl-redirect": "true",
                 "server-snippet": server_snippet(),
             },
-            # The RSP's figures. A memory limit guards the control plane it shares; no CPU
-            # limit, as the chart advises (throttling stalls every request through the edge).
+            # phalanx's figures but no CPU limit (see DIFFERENCES_FROM_PHALANX).
             "resources": {
                 "requests": {"cpu": "80m", "memory": "500Mi"},
                 "limits": {"memory": "5Gi"},
             },
+            "metrics": {"enabled": True},
             "podLabels": {
                 "gafaelfawr.lsst.io/ingress": "true",
                 "hub.jupyter.org/network-access-proxy-http": "true",

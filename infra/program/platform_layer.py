@@ -46,7 +46,8 @@ def controller_image() -> ImageRef:
     reference, _, digest = reference.partition("@")
     path, _, tag = reference.rpartition(":")
     registry, _, image = path.partition("/")
-    return ImageRef(registry=registry, image=image, tag=tag, digest=digest)
+    chroot_digest = pinned("image/ingress-nginx-controller-chroot").partition("@")[2]
+    return ImageRef(registry, image, tag, digest=digest, chroot_digest=chroot_digest)
 
 
 def images(d: Deployment) -> dict[str, tuple[str, str]]:

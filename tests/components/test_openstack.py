@@ -308,3 +308,18 @@ def test_without_a_config_drive_nodes_keep_the_metadata_service() -> None:
             data = yaml.safe_load(instance.inputs["userData"])
             paths = {f["path"] for f in data["write_files"]}
             assert ("/etc/systemd/system/metadata-block.service" in paths) is drive
+
+
+def _commands(install: cloud_init.CniInstall) -> str:
+    return "\n".join(install.commands)
+
+
+def test_both_cnis_serve_the_host_ports_the_ingress_controller_binds() -> None:
+    """The controller listens on host ports 80/443 of the control planes; without host-port
+    support in the CNI its pods start but nothing answers on the floating IP."""
+    calico = cloud_init.calico("v3.30.0", "10.244.0.0/16")
+    (installation, _) = yaml.safe_load_all(calico.files[0][1])
+    # Tigera's operator enables host ports unless `hostPorts: Disabled`.
+    assert installation["spec"]["calicoNetwork"].get("hostPorts", "Enabled") == "Enabled"
+    # Cilium keeps kube-proxy here, so host ports need the portmap plugin chained.
+    assert "--set cni.chainingMode=portmap" in _commands(cloud_init.cilium("1.17.6", "v0.18.5"))

@@ -37,3 +37,5 @@ def test_the_ingress_controller_is_phalanxs_by_tag_and_digest() -> None:
     image = values["ingress-nginx"]["controller"]["image"]
     expected = f"{image['registry']}/{image['image']}:{image['tag']}@{image['digest']}"
     assert pinned("image/ingress-nginx-controller") == expected
+    chroot = f"{image['registry']}/{image['image']}-chroot:{image['tag']}@{image['digestChroot']}"
+    assert pinned("image/ingress-nginx-controller-chroot") == chroot
