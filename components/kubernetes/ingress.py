@@ -35,6 +35,8 @@ class IngressArgs:
     public_address: pulumi.Input[str]
     namespace: str = "ingress-nginx"
     class_name: str = "nginx"
+    # `namespace/secret` of the certificate for hosts whose Ingresses name none.
+    default_certificate: str | None = None
 
 
 # Where the controller's values differ from phalanx's (dotted paths under
@@ -51,6 +53,8 @@ DIFFERENCES_FROM_PHALANX: dict[str, str] = {
     "the client's address (what externalTrafficPolicy Local gives phalanx)",
     "publishService": "no Service to publish",
     "extraArgs.publish-status-address": "Ingress status shows the floating IP instead",
+    "extraArgs.default-ssl-certificate": "the main hostname's Certificate, so every Ingress "
+    "on it has TLS (phalanx sets the same flag in environments with a default certificate)",
     "ingressClass": "said explicitly, the class every phalanx Ingress names",
     "ingressClassResource": "the `nginx` IngressClass is created and is the cluster default",
     "resources.limits.cpu": "no CPU limit, as the ingress-nginx chart advises: throttling "
@@ -82,7 +86,14 @@ def controller_values(args: IngressArgs, public_address: str) -> dict[str, objec
             "tolerations": [{"key": CONTROL_PLANE, "operator": "Exists", "effect": "NoSchedule"}],
             "service": {"enabled": False},
             "publishService": {"enabled": False},
-            "extraArgs": {"publish-status-address": public_address},
+            "extraArgs": {
+                "publish-status-address": public_address,
+                **(
+                    {"default-ssl-certificate": args.default_certificate}
+                    if args.default_certificate
+                    else {}
+                ),
+            },
             "ingressClass": args.class_name,
             "ingressClassResource": {"name": args.class_name, "enabled": True, "default": True},
             "allowSnippetAnnotations": True,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs, Rfc2136
+from components.kubernetes.certificate import Certificate, CertificateArgs
 from components.kubernetes.cloud_provider import CloudProvider, CloudProviderArgs
 from components.kubernetes.helm import ChartRef
 from components.kubernetes.ingress import ImageRef, Ingress, IngressArgs
@@ -35,6 +36,12 @@ class PlatformLayer:
     vault: Vault
     phalanx: PhalanxBootstrap | None
     qserv: Qserv | None
+
+
+# The main hostname's certificate: the controller's default, in the Secret phalanx's docs
+# name for it (`ingress-nginx/ingress-certificate`).
+INGRESS_NAMESPACE = "ingress-nginx"
+MAIN_CERTIFICATE = "ingress-certificate"
 
 
 def chart(name: str) -> ChartRef:
@@ -163,6 +170,8 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             chart=chart("ingress-nginx"),
             image=controller_image(),
             public_address=cloud.cluster.floating_ip,
+            namespace=INGRESS_NAMESPACE,
+            default_certificate=f"{INGRESS_NAMESPACE}/{MAIN_CERTIFICATE}",
         ),
         opts=on_cluster,
     )
@@ -203,6 +212,21 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             allowed_cidrs=d.vault_allowed_cidrs,
         ),
         opts=on_cluster,
+    )
+    Certificate(
+        "main-certificate",
+        CertificateArgs(
+            namespace=INGRESS_NAMESPACE,
+            secret_name=MAIN_CERTIFICATE,
+            dns_names=(d.hostnames.rsp,),
+            issuer=certs.issuer,
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            on_cluster,
+            pulumi.ResourceOptions(
+                depends_on=[certs.release, *certs.issuers.values(), ingress.release]
+            ),
+        ),
     )
     phalanx = build_phalanx_bootstrap(
         d, on_cluster, depends_on=[certs.release, *certs.issuers.values(), ingress.release]

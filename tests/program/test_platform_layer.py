@@ -70,6 +70,7 @@ SCHEMAS = {
 }
 CRD_SCHEMAS = {
     "ClusterIssuer": "crds/cert-manager.io_clusterissuer_v1.json",
+    "Certificate": "crds/cert-manager.io_certificate_v1.json",
     "Application": "crds/argoproj.io_application_v1alpha1.json",
 }
 
@@ -550,3 +551,22 @@ def test_tap_uses_the_named_bucket_or_none() -> None:
     assert application_values(default)["tap"]["cadc-tap"]["config"]["gcsBucket"] == "ukdac-x-first"
     none = validate(with_changes(DEV, buckets={**buckets, "containers": []}), "ukdac-x", "t")
     assert "gcsBucket" not in application_values(none)["tap"]["cadc-tap"]["config"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_main_hostname_has_a_certificate_the_controller_serves_by_default(stack: str) -> None:
+    """phalanx's Ingresses on the main host carry no TLS section of their own (NGINX merges
+    them into one server), so the controller's default certificate must be the host's."""
+    plan = planned(stack)
+    d = config(stack)
+    (certificate,) = custom_resources(plan, "Certificate")
+    spec = certificate.inputs["spec"]
+    assert spec["dnsNames"] == [d.hostnames.rsp]
+    assert spec["issuerRef"] == {"kind": "ClusterIssuer", "name": d.config.tls.issuer}
+    issuers = {r.inputs["metadata"]["name"] for r in custom_resources(plan, "ClusterIssuer")}
+    assert spec["issuerRef"]["name"] in issuers
+    namespace = certificate.inputs["metadata"]["namespace"]
+    controller = releases(plan)["ingress-nginx"].inputs
+    assert namespace == controller["namespace"]
+    served = controller["values"]["controller"]["extraArgs"]["default-ssl-certificate"]
+    assert served == f"{namespace}/{spec['secretName']}"
