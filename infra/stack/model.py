@@ -66,8 +66,11 @@ DnsLabel = Annotated[
 ]
 
 
-# The longest prefix ukdac puts before the fqdn is `argocd.`; DNS names have 253 characters.
-MAX_FQDN = 253 - len("argocd.")
+# Names made by putting a prefix before the fqdn: ukdac's Vault, and nublado's lab hosts
+# and their wildcard certificate with `phalanx.nubladoSubdomains` (each user's lab is a
+# further label, which nublado keeps short). DNS names have at most 253 characters.
+DERIVED_PREFIXES = ("vault.", "nb.", "*.nb.")
+MAX_FQDN = 253 - max(len(prefix) for prefix in DERIVED_PREFIXES)
 
 
 def _check_hostname(value: str) -> str:
@@ -84,7 +87,7 @@ def _check_hostname(value: str) -> str:
     if len(value) > MAX_FQDN:
         raise ValueError(
             f"at most {MAX_FQDN} characters, so that every name derived from it "
-            "(such as argocd.<fqdn>) stays within DNS's 253"
+            "(such as vault.<fqdn>) stays within DNS's 253"
         )
     return value
 

@@ -452,3 +452,24 @@ def test_gafaelfawr_logs_in_through_exactly_one_provider() -> None:
     bad_team = {"github": {**github, "teams": {"no-slash": ["exec:notebook"]}}}
     (message,) = problems(with_changes(DEV, **{"phalanx.identity": bad_team}))
     assert "'<organisation>/<team slug>'" in message
+
+
+def _fqdn_of_length(length: int) -> str:
+    """A valid DNS name of exactly `length` characters (labels of 63 or fewer)."""
+    tail = ".lsst.ac.uk"
+    labels, left = [], length - len(tail)
+    while left > 0:
+        size = min(63, left if left <= 63 else left - 2)  # keep room for a dot and a letter
+        labels.append("a" * size)
+        left -= size + 1
+    name = ".".join(labels) + tail
+    assert len(name) == length, (len(name), length)
+    return name
+
+
+def test_an_fqdn_leaves_room_for_every_name_derived_from_it() -> None:
+    """vault.<fqdn> is the longest name made from the fqdn and must stay within 253."""
+    longest = _fqdn_of_length(253 - len("vault."))
+    assert problems(with_changes(DEV, fqdn=longest)) == []
+    assert len(f"vault.{longest}") == 253
+    assert_problem(with_changes(DEV, fqdn=_fqdn_of_length(248)), "ukdac:fqdn", "vault.<fqdn>")
