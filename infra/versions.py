@@ -80,6 +80,50 @@ QSERV_OPERATOR_MANIFEST = (
 SUPPORTED_KUBERNETES_MINORS: tuple[str, ...] = ("1.34", "1.35", "1.36")
 
 
+# Written out, not built from PINS: a version bump must fail here until its digests are added.
+_CALICO = "https://raw.githubusercontent.com/projectcalico/calico/v3.30.2/manifests"
+
+# Every file a node downloads, by exact URL, with the sha256 cloud-init checks before using
+# it (a moved tag or a tampered mirror stops the node instead of running as root). Bumping
+# a version changes the URL, so the new file's digest must be added here.
+DOWNLOAD_SHA256: dict[str, Pin] = {
+    f"{_CALICO}/operator-crds.yaml": Pin(
+        "932f611753f7b245ca28fd7522937ffa4ba0365748bc1db0c4702877d428df8f",
+        "projectcalico/calico tag v3.30.2, git blob of manifests/operator-crds.yaml",
+    ),
+    f"{_CALICO}/tigera-operator.yaml": Pin(
+        "47d48a4a4283f320ea4340724d1afae419fb23e734f5b641bec646c25c7b19b6",
+        "projectcalico/calico tag v3.30.2, git blob of manifests/tigera-operator.yaml",
+    ),
+}
+
+# Signing keys a node fetches, by the fingerprint checked before apt trusts the key. A
+# fingerprint, not a file digest: the file changes whenever the key's expiry is extended.
+SIGNING_KEY_FINGERPRINTS: dict[str, Pin] = {
+    "pkgs.k8s.io": Pin(
+        "DE15B14486CD377B9E876E1A234654DA9A296436",
+        "Kubernetes' community package repositories (`gpg --show-keys Release.key`)",
+    ),
+}
+
+
 def pinned(name: str) -> str:
     """The pinned version of `name`; a KeyError names a pin that is not in the table."""
     return PINS[name].version
+
+
+def pinned_sha256(url: str) -> str | None:
+    """The sha256 pinned for a download, if any."""
+    pin = DOWNLOAD_SHA256.get(url)
+    return pin.version if pin else None
+
+
+def download_sha256(url: str) -> str:
+    """The sha256 a downloaded file must have; fails, saying what to add, if none is pinned."""
+    try:
+        return DOWNLOAD_SHA256[url].version
+    except KeyError:
+        raise LookupError(
+            f"no sha256 is pinned for {url}: add it to DOWNLOAD_SHA256 in infra/versions.py "
+            "(sha256sum of the file, from a machine that can reach it) with where it came from"
+        ) from None

@@ -6,7 +6,7 @@ must always give the same bytes (fixed key order, no timestamps, no randomness).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,16 +49,71 @@ class Pki:
 
 
 @dataclass(frozen=True)
+class Download:
+    """A file fetched at boot; with `sha256` it is checked against that before any use."""
+
+    url: str
+    path: str
+    sha256: str | None = None  # None: only the publisher's own checksum file (see `fetch`)
+
+
+def fetch(download: Download) -> str:
+    """One runcmd line that downloads a file and verifies it, or stops the whole boot.
+
+    runcmd is one shell script without `set -e`, so a failed check must `exit` itself; the
+    file is removed so no later step can use it. Without a pinned digest the release's own
+    `<url>.sha256sum` is checked: it catches a broken transfer, not a tampered origin.
+    """
+    path, url = download.path, download.url
+    if download.sha256 is not None:
+        check = f"echo '{download.sha256}  {path}' | sha256sum -c --quiet -"
+    else:
+        published = f"$(curl -fsSL --retry 5 {url}.sha256sum | cut -d' ' -f1)"
+        check = f'echo "{published}  {path}" | sha256sum -c --quiet -'
+    return (
+        f"curl -fsSL --retry 5 -o {path} {url} && {check} || "
+        f"{{ rm -f {path}; echo 'ukdac: {url} failed its sha256 check' >&2; exit 1; }}"
+    )
+
+
+def trust_signing_key(url: str, fingerprint: str, keyring: str) -> str:
+    """One runcmd line that installs an apt signing key only if it is the pinned key.
+
+    The file must hold exactly one primary key, with `fingerprint`; otherwise the boot stops
+    before apt trusts anything from the repository.
+    """
+    download = f"{keyring}.asc"
+    primaries = (
+        f"gpg --batch --show-keys --with-colons {download} "
+        '| awk -F: \'$1=="pub" {p=1; next} p && $1=="fpr" {print $10; p=0}\''
+    )
+    return (
+        f"mkdir -p {keyring.rsplit('/', 1)[0]} && curl -fsSL --retry 5 -o {download} {url} && "
+        f'test "$({primaries})" = {fingerprint} && gpg --batch --yes --dearmor -o {keyring} '
+        f"{download} || {{ rm -f {download} {keyring}; "
+        f"echo 'ukdac: {url} is not the key {fingerprint}' >&2; exit 1; }}"
+    )
+
+
+@dataclass(frozen=True)
 class CniInstall:
     """Files and commands that install the pod network, run once on the first control plane."""
 
     files: tuple[tuple[str, str], ...] = ()
     commands: tuple[str, ...] = field(default=())
+    downloads: tuple[Download, ...] = ()  # fetched (and checked) by `commands`
 
 
-def calico(version: str, pod_cidr: str) -> CniInstall:
-    """Calico through the Tigera operator, VXLAN encapsulation, BGP off."""
+def calico(version: str, pod_cidr: str, sha256: Callable[[str], str]) -> CniInstall:
+    """Calico through the Tigera operator, VXLAN encapsulation, BGP off.
+
+    `sha256` gives the pinned digest of each manifest by URL; the node checks them.
+    """
     base = f"https://raw.githubusercontent.com/projectcalico/calico/{version}/manifests"
+    manifests = [
+        Download(f"{base}/{name}", f"/etc/kubernetes/cni/{name}", sha256(f"{base}/{name}"))
+        for name in ("operator-crds.yaml", "tigera-operator.yaml")
+    ]
     resources = yaml.dump_all(
         [
             {
@@ -96,32 +151,38 @@ def calico(version: str, pod_cidr: str) -> CniInstall:
     return CniInstall(
         files=((path, resources),),
         commands=(
-            f"{kubectl} create -f {base}/operator-crds.yaml",
-            f"{kubectl} create -f {base}/tigera-operator.yaml",
+            *(fetch(manifest) for manifest in manifests),
+            *(f"{kubectl} create -f {manifest.path}" for manifest in manifests),
             f"{kubectl} wait --for condition=established --timeout=120s "
             "crd/installations.operator.tigera.io",
             f"{kubectl} create -f {path}",
         ),
+        downloads=tuple(manifests),
     )
 
 
-def cilium(version: str, cli_version: str) -> CniInstall:
+def cilium(
+    version: str, cli_version: str, sha256: Callable[[str], str | None] = lambda url: None
+) -> CniInstall:
     """Cilium in tunnel (VXLAN) mode with Kubernetes IPAM, installed by a pinned cilium CLI.
 
     kube-proxy stays, so Cilium serves host ports (the ingress controller's 80/443) only by
     chaining the `portmap` plugin, which the kubelet package installs in /opt/cni/bin.
     """
-    tarball = (
+    url = (
         f"https://github.com/cilium/cilium-cli/releases/download/{cli_version}/"
         "cilium-linux-amd64.tar.gz"
     )
+    tarball = Download(url, "/usr/local/src/cilium-linux-amd64.tar.gz", sha256(url))
     return CniInstall(
         commands=(
-            f"curl -fsSL {tarball} | tar -xz -C /usr/local/bin cilium",
+            f"mkdir -p /usr/local/src && {fetch(tarball)}",
+            f"tar -xzf {tarball.path} -C /usr/local/bin cilium",
             f"KUBECONFIG={ADMIN_KUBECONFIG} cilium install --version {version} "
             "--set ipam.mode=kubernetes --set routingMode=tunnel --set tunnelProtocol=vxlan "
             "--set cni.chainingMode=portmap",
         ),
+        downloads=(tarball,),
     )
 
 
@@ -152,6 +213,7 @@ def render(
     kubernetes_version: str,
     kubeadm_config: str,
     action: Action,
+    apt_key_fingerprint: str,
     hosts: Sequence[tuple[str, str]] = (),
     pki: Pki | None = None,
     cni: CniInstall | None = None,
@@ -164,7 +226,8 @@ def render(
     and to everything it routes, for good (a unit that runs at every boot): the user data
     there holds the cluster's keys, and the node no longer needs it once it has joined
     (OCCM and Cinder CSI read the config drive instead). `admission` is a control plane's
-    (path, content) of the API server's admission configuration.
+    (path, content) of the API server's admission configuration. `apt_key_fingerprint` is
+    the package repository's signing key, checked before apt trusts it.
     """
     minor = ".".join(kubernetes_version.split(".")[:2])
     repo = f"https://pkgs.k8s.io/core:/stable:/v{minor}/deb/"
@@ -195,7 +258,7 @@ def render(
         "mkdir -p /etc/containerd && containerd config default "
         "| sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml",
         ["systemctl", "restart", "containerd"],
-        f"mkdir -p /etc/apt/keyrings && curl -fsSL {repo}Release.key | gpg --dearmor -o {KEYRING}",
+        trust_signing_key(f"{repo}Release.key", apt_key_fingerprint, KEYRING),
         f"echo 'deb [signed-by={KEYRING}] {repo} /' > /etc/apt/sources.list.d/kubernetes.list",
         ["apt-get", "update"],
         [

@@ -89,6 +89,8 @@ class KubeadmClusterArgs:
     node_groups: tuple[NodeGroupSpec, ...]
     security_group_ids: Mapping[str, pulumi.Input[str]]  # control-plane, workers, ingress
     cni: cloud_init.CniInstall
+    # The package repository's signing key, checked on each node before apt trusts it.
+    apt_key_fingerprint: str
     api_sans: tuple[str, ...] = ()
     boot_volume_size: int | None = None
     allowed_address_cidrs: tuple[str, ...] = ()
@@ -158,6 +160,7 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
     )
     return cloud_init.render(
         kubernetes_version=args.kubernetes_version,
+        apt_key_fingerprint=args.apt_key_fingerprint,
         kubeadm_config=documents.render(config),
         action="init",
         hosts=layout.hosts,
@@ -187,6 +190,7 @@ def _join_user_data(
     )
     return cloud_init.render(
         kubernetes_version=args.kubernetes_version,
+        apt_key_fingerprint=args.apt_key_fingerprint,
         kubeadm_config=documents.render(config),
         action="join-control-plane" if control_plane_address else "join",
         hosts=layout.hosts,

@@ -35,7 +35,7 @@ from components.openstack.object_store import BucketSpec, ObjectStore, ObjectSto
 from components.openstack.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.openstack.security_rules import CLUSTER_RULES, CNIS, cni_rules
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY, Deployment
-from infra.versions import pinned
+from infra.versions import SIGNING_KEY_FINGERPRINTS, download_sha256, pinned, pinned_sha256
 
 
 @dataclass
@@ -70,8 +70,16 @@ def _catalog(scope: Any) -> list[Any]:
 def _cni(d: Deployment) -> cloud_init.CniInstall:
     cfg = d.config
     if cfg.cluster.cni == "calico":
-        return cloud_init.calico(pinned("calico"), str(cfg.network.pod_cidr))
-    return cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"))
+        return cloud_init.calico(pinned("calico"), str(cfg.network.pod_cidr), download_sha256)
+    cni = cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"), pinned_sha256)
+    for download in cni.downloads:
+        if download.sha256 is None:
+            pulumi.log.warn(
+                f"{download.url} is checked only against its release's own checksum file, "
+                "which guards the transfer, not the origin: pin its sha256 in "
+                "DOWNLOAD_SHA256 (infra/versions.py)"
+            )
+    return cni
 
 
 # Pod Security admission: `baseline` is enforced in every namespace but these, which run
@@ -138,6 +146,7 @@ def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> K
             ),
             security_group_ids={str(k): v for k, v in groups.ids.items()},
             cni=_cni(d),
+            apt_key_fingerprint=SIGNING_KEY_FINGERPRINTS["pkgs.k8s.io"].version,
             api_sans=(d.hostnames.rsp,),
             boot_volume_size=cfg.cluster.boot_volume_size,
             allowed_address_cidrs=(str(cfg.network.pod_cidr),) if cni.needs_address_pairs else (),

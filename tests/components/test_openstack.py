@@ -112,6 +112,7 @@ def _kubeadm_program(**changes: object) -> Plan:
         ),
         security_group_ids={"control-plane": "sg-cp", "workers": "sg-w", "ingress": "sg-in"},
         cni=cloud_init.CniInstall(commands=("echo cni",)),
+        apt_key_fingerprint="0123456789ABCDEF0123456789ABCDEF01234567",
         api_sans=("api.example.org",),
     )
     args.update(changes)
@@ -317,7 +318,7 @@ def _commands(install: cloud_init.CniInstall) -> str:
 def test_both_cnis_serve_the_host_ports_the_ingress_controller_binds() -> None:
     """The controller listens on host ports 80/443 of the control planes; without host-port
     support in the CNI its pods start but nothing answers on the floating IP."""
-    calico = cloud_init.calico("v3.30.0", "10.244.0.0/16")
+    calico = cloud_init.calico("v3.30.0", "10.244.0.0/16", lambda url: "0" * 64)
     (installation, _) = yaml.safe_load_all(calico.files[0][1])
     # Tigera's operator enables host ports unless `hostPorts: Disabled`.
     assert installation["spec"]["calicoNetwork"].get("hostPorts", "Enabled") == "Enabled"

@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from infra.versions import pinned
+from components.kubeadm.cloud_init import Download, fetch, trust_signing_key
+from infra.versions import DOWNLOAD_SHA256, pinned
 from tests.support.data import schema_file
 from tests.support.stacks import STACKS, config, planned
 
@@ -41,6 +42,10 @@ CONTROL_PLANE_FILES = {
 }
 
 
+# pkgs.k8s.io's signing key (`gpg --show-keys Release.key`, as many installers pin it).
+KUBERNETES_KEY = "DE15B14486CD377B9E876E1A234654DA9A296436"
+
+
 def boot_steps(version: str, api_host: str, first_cp: str) -> list[str]:
     """What every node runs, in this order, before kubeadm."""
     minor = ".".join(version.split(".")[:2])
@@ -55,7 +60,9 @@ def boot_steps(version: str, api_host: str, first_cp: str) -> list[str]:
         "mkdir -p /etc/containerd && containerd config default | "
         "sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml",
         "systemctl restart containerd",
-        f"mkdir -p /etc/apt/keyrings && curl -fsSL {repo}Release.key | gpg --dearmor -o {keyring}",
+        # The key is trusted only if it is Kubernetes' (the line's behaviour is tested by
+        # running it: tests/components/test_verified_downloads.py).
+        trust_signing_key(f"{repo}Release.key", KUBERNETES_KEY, keyring),
         f"echo 'deb [signed-by={keyring}] {repo} /' > /etc/apt/sources.list.d/kubernetes.list",
         "apt-get update",
         f"apt-get install -y kubelet={package} kubeadm={package} kubectl={package}",
@@ -67,9 +74,20 @@ def boot_steps(version: str, api_host: str, first_cp: str) -> list[str]:
 
 def calico_steps(version: str) -> list[str]:
     base = f"https://raw.githubusercontent.com/projectcalico/calico/{version}/manifests"
+    crds, operator = (
+        Download(
+            f"{base}/{name}",
+            f"/etc/kubernetes/cni/{name}",
+            DOWNLOAD_SHA256[f"{base}/{name}"].version,
+        )
+        for name in ("operator-crds.yaml", "tigera-operator.yaml")
+    )
     return [
-        f"{ADMIN} create -f {base}/operator-crds.yaml",
-        f"{ADMIN} create -f {base}/tigera-operator.yaml",
+        # Fetched and checked against their pinned digests before anything applies them.
+        fetch(crds),
+        fetch(operator),
+        f"{ADMIN} create -f /etc/kubernetes/cni/operator-crds.yaml",
+        f"{ADMIN} create -f /etc/kubernetes/cni/tigera-operator.yaml",
         f"{ADMIN} wait --for condition=established --timeout=120s "
         "crd/installations.operator.tigera.io",
         f"{ADMIN} create -f /etc/kubernetes/cni/calico-resources.yaml",
@@ -232,3 +250,23 @@ def test_the_join_token_never_expires_so_nodes_join_on_any_day(stack: str) -> No
     (token,) = init["bootstrapTokens"]
     assert token["ttl"] == "0s"
     assert token["groups"] == ["system:bootstrappers:kubeadm:default-node-token"]
+
+
+@pytest.mark.parametrize("backend", ["kubeadm", "kubeadm-cilium"])
+@pytest.mark.parametrize("stack", STACKS)
+def test_nothing_a_node_downloads_is_used_unchecked(stack: str, backend: str) -> None:
+    """Every URL in a boot step is fetched to a file and checked there (sha256 or the
+    signing key's fingerprint); apt's source line names the repository apt then verifies."""
+    plan = planned(stack, backend, show_secrets=True)
+    for resource in plan.find(INSTANCE):
+        for step in yaml.safe_load(resource.inputs["userData"])["runcmd"]:
+            line = _command(step)
+            if "://" not in line or line.startswith("echo 'deb [signed-by="):
+                continue
+            assert "sha256sum -c" in line or "gpg --batch --show-keys" in line, line
+            assert "exit 1" in line, line
+    unpinned = [w for w in plan.warnings if "checked only against its release's own" in w]
+    if backend == "kubeadm-cilium":
+        assert unpinned, "an unpinned download must be named in the plan"
+    else:
+        assert unpinned == []
