@@ -24,6 +24,9 @@ SECRET_KEYS = re.compile(r"(password|secret|privatekey|token|kubeconfig|userdata
 # A vault-secrets-operator template (`{% index .Secrets "key" %}`) names a value in Vault: it is
 # where a credential comes from, not the credential.
 VAULT_REFERENCE = re.compile(r"^\{%[^%]*%\}$")
+# An annotation (its key has a `prefix/`) naming a Secret object as `namespace/name`, such as
+# ingress-nginx's `proxy-ssl-secret`: where a credential is kept, not the credential.
+OBJECT_REFERENCE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ def _secret_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
             if isinstance(item, str) and item and SECRET_KEYS.search(str(key)):
-                if not VAULT_REFERENCE.match(item):
+                annotation_reference = "/" in str(key) and OBJECT_REFERENCE.match(item)
+                if not (VAULT_REFERENCE.match(item) or annotation_reference):
                     yield child, item
             else:
                 yield from _secret_leaves(item, child)

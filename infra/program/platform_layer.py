@@ -211,6 +211,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             protect=d.protect_stateful,
             allowed_cidrs=d.vault_allowed_cidrs,
         ),
+        depends_on=[certs.release],
         opts=on_cluster,
     )
     Certificate(

@@ -299,3 +299,23 @@ def test_a_vault_reference_is_not_a_credential_but_a_literal_one_is() -> None:
     assert [v.message for v in violations if v.policy == "credentials-are-secret"] == [
         "phalanx-argocd-secret: spec.templates.admin.password holds a credential in plain text"
     ]
+
+
+def test_an_annotation_naming_a_secret_object_is_not_a_credential_but_a_literal_one_is() -> None:
+    """Vault's ingress names the Secret nginx verifies Vault with (`namespace/name`)."""
+    data = copy.deepcopy(planned("ukdac-dev").model_dump(by_alias=True))
+    (vault,) = _resources(data, lambda r: r["name"] == "vault" and r["type"].endswith(":Release"))
+    annotations = vault["inputs"]["values"]["server"]["ingress"]["annotations"]
+    key = "nginx.ingress.kubernetes.io/proxy-ssl-secret"
+    assert annotations[key] == "vault/vault-server-tls"
+
+    def flagged() -> list[str]:
+        violations = run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev")))
+        return [v.message for v in violations if v.policy == "credentials-are-secret"]
+
+    assert flagged() == []
+    for literal in ("s3cr3t-Value-for-the-proxy", "admin/Hunter2"):
+        annotations[key] = literal
+        assert flagged() == [
+            f"vault: values.server.ingress.annotations.{key} holds a credential in plain text"
+        ]

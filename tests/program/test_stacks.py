@@ -270,6 +270,7 @@ PROD_PROTECTED = {
     "qserv-namespace",
     "qserv-qserv",
     "vault",
+    "vault-namespace",  # deleting it deletes Vault's volumes
 }
 
 
