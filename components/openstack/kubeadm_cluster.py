@@ -26,6 +26,9 @@ from components.kubeadm import cloud_init, documents, pki
 
 CA_HOURS = 10 * 365 * 24
 ADMIN_HOURS = 365 * 24
+# In its last 30 days the program's admin certificate is replaced by the next `up` (the CA
+# signs it here; nothing on the cluster changes), so the kubeconfig never lapses.
+ADMIN_RENEWAL_HOURS = 30 * 24
 CONTROL_PLANE_OFFSET = 10  # control-plane i gets host .10+i of the node subnet
 ADMISSION_CONFIG = "/etc/kubernetes/admission/admission.yaml"
 
@@ -333,6 +336,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             ca_private_key_pem=self.ca_key.private_key_pem,
             ca_cert_pem=self.ca.cert_pem,
             validity_period_hours=ADMIN_HOURS,
+            early_renewal_hours=ADMIN_RENEWAL_HOURS,
             allowed_uses=["digital_signature", "key_encipherment", "client_auth"],
             opts=child,
         )

@@ -324,3 +324,18 @@ def test_both_cnis_serve_the_host_ports_the_ingress_controller_binds() -> None:
     assert installation["spec"]["calicoNetwork"].get("hostPorts", "Enabled") == "Enabled"
     # Cilium keeps kube-proxy here, so host ports need the portmap plugin chained.
     assert "--set cni.chainingMode=portmap" in _commands(cloud_init.cilium("1.17.6", "v0.18.5"))
+
+
+def test_the_programs_admin_certificate_renews_itself_before_it_expires() -> None:
+    """The kubeconfig's client certificate lives a year; the last month's `up` replaces it."""
+    plan = _kubeadm_program()
+    (cert,) = [
+        r
+        for r in plan.find("tls:index/locallySignedCert:LocallySignedCert")
+        if r.name.endswith("admin-cert")
+    ]
+    validity = cert.inputs["validityPeriodHours"]
+    renewal = cert.inputs["earlyRenewalHours"]
+    assert validity == 365 * 24
+    assert 7 * 24 <= renewal <= 60 * 24  # a monthly `up` always lands inside the window
+    assert cert.inputs["allowedUses"] == ["digital_signature", "key_encipherment", "client_auth"]
