@@ -1,4 +1,11 @@
-"""Qserv: qserv-operator from its release manifest, then a `Qserv` resource."""
+"""Qserv: qserv-operator from its release manifest, then a `Qserv` resource.
+
+The operator's validating webhook refuses any update of a `Qserv` but its images, the czar
+and worker replica counts and tolerations (api/v1beta1/qserv_webhook.go at the pinned
+commit). A change to anything else is planned as a replacement of the resource, so the plan
+says so instead of `up` failing on the webhook; in prod the resource is protected, so the
+replacement needs a deliberate unprotect first.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ class QservArgs:
     czar_storage: str
     worker_replicas: int
     worker_storage: str
+    services_storage: str  # each of the ingest and replication databases and controller
     # Ingest and xrootd prefer nodes whose label `key` has one of `values`.
     preferred_nodes: tuple[str, tuple[str, ...]]
     query_node_port: int = 30040
@@ -44,12 +52,30 @@ def _prefer(label: tuple[str, tuple[str, ...]]) -> dict[str, Any]:
     }
 
 
+# What the webhook lets an update change (paths under `spec`).
+UPDATABLE = frozenset({"image", "dbImage", "czar.replicas", "worker.replicas", "tolerations"})
+
+
+def fixed_paths(spec: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every path of `spec` the webhook would refuse to update, as `spec.`-rooted paths."""
+    found = []
+    for key, value in spec.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if path in UPDATABLE:
+            continue
+        if isinstance(value, dict) and any(u.startswith(f"{path}.") for u in UPDATABLE):
+            found += fixed_paths(value, path)
+        else:
+            found.append(f"spec.{path}")
+    return found
+
+
 def qserv_spec(args: QservArgs) -> dict[str, Any]:
     return {
         "image": args.image,
         "dbImage": args.db_image,
         "storageClassName": args.storage_class,
-        "storage": args.worker_storage,
+        "storage": args.services_storage,
         "czar": {"replicas": args.czar_replicas, "storage": args.czar_storage},
         "worker": {"replicas": args.worker_replicas, "storage": args.worker_storage},
         "ingest": {"affinity": _prefer(args.preferred_nodes)},
@@ -80,14 +106,18 @@ class Qserv(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
+        spec = qserv_spec(args)
         self.qserv = k8s.apiextensions.CustomResource(
             f"{name}-qserv",
             api_version="qserv.lsst.org/v1beta1",
             kind="Qserv",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="qserv", namespace=args.namespace),
-            spec=qserv_spec(args),
+            spec=spec,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.operator, self.namespace], protect=args.protect
+                parent=self,
+                depends_on=[self.operator, self.namespace],
+                protect=args.protect,
+                replace_on_changes=fixed_paths(spec),
             ),
         )
         self.register_outputs({})

@@ -245,6 +245,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
                 czar_storage=cfg.qserv.czar.storage,
                 worker_replicas=cfg.qserv.worker.replicas,
                 worker_storage=cfg.qserv.worker.storage,
+                services_storage=cfg.qserv.storage,
                 preferred_nodes=cloud.cluster.node_selector(*_label(cfg.qserv.ingest_node_label)),
                 protect=d.protect_stateful,
             ),

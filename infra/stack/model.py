@@ -602,6 +602,11 @@ class QservConfig(Section):
     db_image: ImageRef = Field(title="Database image", description="MariaDB image of Qserv.")
     czar: QservReplicas = Field(title="Czar", description="The query front end.")
     worker: QservReplicas = Field(title="Workers", description="The data-holding workers.")
+    storage: Quantity = Field(
+        title="Services storage",
+        description="Volume size of each of Qserv's service pods: the ingest and replication "
+        "databases and the replication controller (the operator's top-level `storage`).",
+    )
     ingest_node_label: str = Field(
         title="Ingest node label",
         description="'key=value' node label the ingest and xrootd pods prefer; some node "

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from components.kubernetes.metadata_guard import METADATA
+from infra.plan.diff import diff_plans
 from infra.plan.engine import plan_stack
 from infra.plan.model import Plan, PlannedResource, is_secret
 from infra.program import platform_layer
@@ -576,3 +577,44 @@ def test_the_main_hostname_has_a_certificate_the_controller_serves_by_default(st
     assert namespace == controller["namespace"]
     served = controller["values"]["controller"]["extraArgs"]["default-ssl-certificate"]
     assert served == f"{namespace}/{spec['secretName']}"
+
+
+def _qserv_diff(make_project: Any, **changes: Any) -> Any:
+    """How prod's Qserv resource changes when `ukdac:qserv` keys change (dotted under it)."""
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.ukdac-prod.yaml").read_text())
+    base = plan_stack(make_project({"ukdac-prod": document}), "ukdac-prod")
+    qserv = document["config"].setdefault("ukdac:qserv", {})
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = qserv
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    head = plan_stack(make_project({"ukdac-prod": document}), "ukdac-prod")
+    (change,) = [r for r in diff_plans(base, head).resources if r.type.endswith(":Qserv")]
+    return change
+
+
+def test_qserv_changes_the_webhook_allows_update_in_place_and_others_replace(
+    make_project: Any,
+) -> None:
+    """qserv-operator's webhook (api/v1beta1/qserv_webhook.go @ 7b1bbd2f) lets an update change
+    only the images, the czar and worker replica counts and tolerations."""
+    grown = _qserv_diff(make_project, **{"worker.replicas": 12})
+    assert (grown.kind, grown.replace_because) == ("update", ())
+    for key, value in (("worker.storage", "8Ti"), ("storage", "200Gi"), ("czar.storage", "3Ti")):
+        resized = _qserv_diff(make_project, **{key: value})
+        assert resized.kind == "replace", key
+        assert resized.protected, "prod's Qserv is protected: replacing it is refused by `up`"
+
+
+@pytest.mark.parametrize("stack", ["ukdac-dev", "ukdac-test", "ukdac-prod"])
+def test_qservs_services_are_sized_apart_from_its_workers(stack: str) -> None:
+    """The operator sizes the ingest and replication databases and the replication controller
+    from the top-level `storage`, not a worker's terabytes."""
+    (qserv,) = custom_resources(planned(stack), "Qserv")
+    spec = qserv.inputs["spec"]
+    qcfg = config(stack).config.qserv
+    assert spec["storage"] == qcfg.storage
+    assert spec["worker"]["storage"] == qcfg.worker.storage
+    assert spec["storage"] != spec["worker"]["storage"]
