@@ -56,6 +56,9 @@ class MagnumClusterArgs:
     network_driver: str = "calico"
     boot_volume_size: int | None = None
     master_lb_enabled: bool = False
+    # Who may reach the API: applied by the masters' load balancer (Magnum's
+    # `master_lb_allowed_cidrs`); without one Magnum opens the API to everyone.
+    api_allowed_cidrs: tuple[str, ...] = ()
     create_timeout_minutes: int = 60
     extra_labels: Mapping[str, str] | None = None
 
@@ -73,6 +76,8 @@ def template_labels(args: MagnumClusterArgs) -> dict[str, str]:
     }
     if args.boot_volume_size:
         labels["boot_volume_size"] = str(args.boot_volume_size)
+    if args.master_lb_enabled and args.api_allowed_cidrs:
+        labels["master_lb_allowed_cidrs"] = ",".join(args.api_allowed_cidrs)
     labels.update(args.extra_labels or {})
     return labels
 

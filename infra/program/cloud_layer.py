@@ -170,6 +170,11 @@ def _magnum(
                 f"node group {group.name}: Magnum does not put its labels on nodes; "
                 f"ukdac selects these nodes by {ROLE_LABEL}={roles[group.name]} instead"
             )
+    if not cfg.cluster.magnum.master_lb_enabled:
+        pulumi.log.warn(
+            "Magnum opens the Kubernetes API of its masters to every address; only a master "
+            "load balancer applies cloud.adminCidrs (set cluster.magnum.masterLbEnabled)"
+        )
     return MagnumCluster(
         "cluster",
         MagnumClusterArgs(
@@ -192,6 +197,7 @@ def _magnum(
             network_driver=cfg.cluster.cni,
             boot_volume_size=cfg.cluster.boot_volume_size,
             master_lb_enabled=cfg.cluster.magnum.master_lb_enabled,
+            api_allowed_cidrs=tuple(str(c) for c in cfg.cloud.admin_cidrs),
             create_timeout_minutes=cfg.cluster.magnum.create_timeout_minutes,
         ),
         opts=opts,

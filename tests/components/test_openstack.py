@@ -211,12 +211,15 @@ def test_magnum_cluster_alone() -> None:
                 node_groups=(MagnumNodeGroupSpec("a", "fa", 2), MagnumNodeGroupSpec("b", "fb", 1)),
                 boot_volume_size=40,
                 master_lb_enabled=True,
+                api_allowed_cidrs=("192.0.2.0/24", "198.51.100.7/32"),
             ),
         )
 
     plan = run_callable(program)
     (template,) = plan.find("openstack:containerinfra/clusterTemplate:ClusterTemplate")
     assert template.inputs["labels"]["boot_volume_size"] == "40"
+    # The masters' load balancer admits only the administrators (Magnum's label).
+    assert template.inputs["labels"]["master_lb_allowed_cidrs"] == "192.0.2.0/24,198.51.100.7/32"
     assert template.inputs["masterLbEnabled"] is True
     (group,) = plan.find("openstack:containerinfra/nodeGroup:NodeGroup")
     assert (group.inputs["name"], group.inputs["nodeCount"], group.inputs["flavorId"]) == (

@@ -526,3 +526,16 @@ def test_no_secret_value_leaks_anywhere_in_a_masked_plan(stack: str, backend: st
     strings = all_strings(masked)
     leaked = {s[:40] for s in secrets for text in strings if s in text}
     assert leaked == set()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_magnum_says_when_its_api_is_open_to_everyone(stack: str) -> None:
+    """Without a master load balancer Magnum's own security group opens the API to all."""
+    plan = planned(stack, "magnum")
+    (template,) = plan.find("openstack:containerinfra/clusterTemplate:ClusterTemplate")
+    behind_lb = template.inputs["masterLbEnabled"]
+    warned = any("opens the Kubernetes API of its masters" in w for w in plan.warnings)
+    assert warned is not behind_lb
+    if behind_lb:
+        admins = ",".join(str(c) for c in config(stack).config.cloud.admin_cidrs)
+        assert template.inputs["labels"]["master_lb_allowed_cidrs"] == admins
