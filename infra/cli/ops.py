@@ -9,7 +9,7 @@ from rich.table import Table
 
 from infra.cli.common import current_project, deployment, err, out, progress, reports_errors
 from infra.errors import UkdacError
-from infra.ops.cleanup import delete_leftovers, find_leftovers
+from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
 from infra.ops.cloud import connect
 from infra.ops.preflight import run_preflight
 from infra.plan.engine import plan_stack
@@ -56,7 +56,9 @@ def cleanup(
         raise UkdacError(f"{stack} is prod: cleanup refuses without --force-prod")
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
     with progress(f"looking for what Kubernetes left in {stack}"):
-        leftovers = find_leftovers(cloud, d.names.cluster, d.names.network)
+        leftovers = find_leftovers(
+            cloud, d.names.cluster, d.names.network, controller_names(cloud, d)
+        )
     table = Table(title=f"left by Kubernetes in {stack}", title_justify="left")
     for column in ("kind", "name", "id", "why it belongs to the stack"):
         table.add_column(column)

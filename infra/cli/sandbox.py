@@ -14,7 +14,7 @@ from rich.table import Table
 from infra.cli.common import current_project, deployment, err, out, reports_errors
 from infra.cli.ops import preflight_passes
 from infra.errors import UkdacError
-from infra.ops.cleanup import delete_leftovers, find_leftovers
+from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
 from infra.ops.cloud import CloudError, connect
 from infra.ops.pulumi_cli import PulumiCliMissing, destroy, require_cli, up
 from infra.ops.sandbox import SandboxError, check_name, create, list_sandboxes, stack_name
@@ -126,7 +126,8 @@ def _destroy(name: str) -> None:
         raise SandboxError(f"{stack} is not a sandbox ({d.config.environment})")
     require_cli()  # before touching the cloud: a half-done destroy helps nobody
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
-    for line in delete_leftovers(cloud, find_leftovers(cloud, d.names.cluster, d.names.network)):
+    leftovers = find_leftovers(cloud, d.names.cluster, d.names.network, controller_names(cloud, d))
+    for line in delete_leftovers(cloud, leftovers):
         out.print(line)
     destroy(str(project.root), stack, on_output=lambda line: out.print(line, end=""))
     path.unlink()

@@ -4,7 +4,9 @@ The cloud controller names its load balancers `kube_service_<cluster>_<namespace
 and describes their floating IPs as `... from cluster <cluster>`; Cinder CSI puts
 `cinder.csi.openstack.org/cluster=<cluster>` in its volumes' metadata. ukdac sets the
 cluster name to the stack name, so a resource belongs to a stack only when it carries that
-exact name; anything else is left alone, whatever it looks like.
+exact name; anything else is left alone, whatever it looks like. On Magnum the cloud
+controller is Magnum's, which names the cluster by its UUID: that UUID, read from Magnum by
+the cluster's exact name, is the load balancers' and floating IPs' cluster name there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.ops.cloud import Cloud, CloudError
+from infra.stack.deployment import Deployment
 
 CSI_CLUSTER_KEY = "cinder.csi.openstack.org/cluster"
 
@@ -28,27 +31,42 @@ class Leftover:
     reason: str
 
 
-def find_leftovers(cloud: Cloud, cluster: str, network_name: str) -> list[Leftover]:
+def magnum_cluster_id(cloud: Cloud, name: str) -> str | None:
+    """The UUID of the Magnum cluster called exactly `name`, if Magnum has one."""
+    if not cloud.has_service("container-infra"):
+        return None
+    conn = cloud.connection
+    clusters = cloud.call(lambda: list(conn.container_infrastructure_management.clusters()))
+    found = [c.id for c in clusters if c.name == name]
+    return found[0] if len(found) == 1 else None
+
+
+def find_leftovers(
+    cloud: Cloud, cluster: str, network_name: str, controller_names: tuple[str, ...] = ()
+) -> list[Leftover]:
     """Everything attributable to `cluster` (whose network is `network_name`); a constant
-    number of listing calls."""
+    number of listing calls. `controller_names`: the cluster's names in the cloud
+    controller's own naming where it is not `cluster` (Magnum's cluster UUID)."""
     conn = cloud.connection
     found: list[Leftover] = []
     vip_ports: set[str] = set()
+    names = (cluster, *controller_names)
     if cloud.has_service("load-balancer"):
-        prefix = f"kube_service_{cluster}_"
+        prefixes = tuple(f"kube_service_{name}_" for name in names)
         for lb in cloud.call(lambda: list(conn.load_balancer.load_balancers())):
-            if (lb.name or "").startswith(prefix):
+            prefix = next((p for p in prefixes if (lb.name or "").startswith(p)), None)
+            if prefix:
                 found.append(
                     Leftover("load balancer", lb.id, lb.name, f"name starts with {prefix}")
                 )
                 if lb.vip_port_id:
                     vip_ports.add(lb.vip_port_id)
-    suffix = f" from cluster {cluster}"
+    suffixes = tuple(f" from cluster {name}" for name in names)
     for ip in cloud.call(lambda: list(conn.network.ips())):
         description = ip.description or ""
         if ip.port_id in vip_ports or (
             description.startswith("Floating IP for Kubernetes external service")
-            and description.endswith(suffix)
+            and description.endswith(suffixes)
         ):
             found.append(
                 Leftover(
@@ -109,3 +127,11 @@ def delete_leftovers(cloud: Cloud, leftovers: list[Leftover], timeout: float = 3
         _wait_gone(cloud, functools.partial(find, item.id), timeout)
         done.append(f"deleted {item.kind} {item.name} ({item.id})")
     return done
+
+
+def controller_names(cloud: Cloud, d: Deployment) -> tuple[str, ...]:
+    """The cluster's other names in its cloud controller's naming: Magnum's UUID on Magnum."""
+    if d.config.cluster.backend != "magnum":
+        return ()
+    uuid = magnum_cluster_id(cloud, d.names.magnum_cluster)
+    return (uuid,) if uuid else ()

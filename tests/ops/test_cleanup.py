@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from infra.ops.cleanup import CSI_CLUSTER_KEY, Leftover, delete_leftovers, find_leftovers
+from infra.ops.cleanup import (
+    CSI_CLUSTER_KEY,
+    Leftover,
+    delete_leftovers,
+    find_leftovers,
+    magnum_cluster_id,
+)
 from infra.ops.cloud import CloudError
 from tests.support.fake_cloud import FakeConnection, fake_cloud, item
 
@@ -113,3 +119,48 @@ def test_a_resource_that_never_goes_is_an_error_not_a_hang() -> None:
     with pytest.raises(CloudError, match="still present after 0 s"):
         delete_leftovers(fake_cloud(world), [stuck], timeout=0)
     assert world.deleted == [("volume", "v1")]
+
+
+MAGNUM_UUID = "0c8f3ad2-5d6e-4c47-9a3e-5d1f4f1a9b21"
+
+
+def test_on_magnum_the_clusters_uuid_names_what_its_cloud_controller_made() -> None:
+    """Magnum's own cloud controller names load balancers and floating IPs by the cluster's
+    UUID; ukdac's Cinder CSI still names volumes by the stack."""
+    world = _world()
+    world.services = ("load-balancer", "container-infra")
+    world.clusters = [
+        item(id=MAGNUM_UUID, name=f"{CLUSTER}-magnum"),
+        item(id="other-uuid", name=f"{OTHER}-magnum"),
+    ]
+    world.load_balancers.append(
+        item(id="lb4", name=f"kube_service_{MAGNUM_UUID}_tap_gateway", vip_port_id="vip4")
+    )
+    world.load_balancers.append(item(id="lb5", name="kube_service_other-uuid_tap_gateway"))
+    world.ips.append(
+        item(id="ip5", floating_ip_address="203.0.113.5", port_id="vip4", description="")
+    )
+    world.ips.append(
+        item(
+            id="ip6",
+            floating_ip_address="203.0.113.6",
+            description=f"{SERVICE_FIP} tap/y from cluster {MAGNUM_UUID}",
+        )
+    )
+    cloud = fake_cloud(world)
+    uuid = magnum_cluster_id(cloud, f"{CLUSTER}-magnum")
+    assert uuid == MAGNUM_UUID
+    assert magnum_cluster_id(cloud, f"{CLUSTER}-magnum-old") is None
+    found = {f.id for f in find_leftovers(cloud, CLUSTER, f"{CLUSTER}-net", (uuid,))}
+    assert {"lb4", "ip5", "ip6", "lb1", "v1"} <= found
+    assert not {"lb5", "lb2", "ip3"} & found
+    # Without the UUID nothing of Magnum's controller is claimed.
+    assert not {"lb4", "ip5", "ip6"} & {
+        f.id for f in find_leftovers(cloud, CLUSTER, f"{CLUSTER}-net")
+    }
+
+
+def test_without_magnum_there_is_no_uuid_to_ask_for() -> None:
+    world = _world()
+    world.clusters = [item(id=MAGNUM_UUID, name=f"{CLUSTER}-magnum")]
+    assert magnum_cluster_id(fake_cloud(world), f"{CLUSTER}-magnum") is None

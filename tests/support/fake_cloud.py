@@ -19,6 +19,7 @@ class FakeConnection:
     volumes: list[Any] = field(default_factory=list)
     networks: list[Any] = field(default_factory=list)
     ports: list[Any] = field(default_factory=list)
+    clusters: list[Any] = field(default_factory=list)  # Magnum's
     services: tuple[str, ...] = ("load-balancer",)
     deleted: list[tuple[str, str]] = field(default_factory=list)
     stuck: set[str] = field(default_factory=set)  # ids whose deletion never completes
@@ -68,6 +69,10 @@ class FakeConnection:
             delete_port=self._delete("port", self.ports),
             find_port=self._find(self.ports),
         )
+
+    @property
+    def container_infrastructure_management(self) -> Any:
+        return SimpleNamespace(clusters=lambda: list(self.clusters))
 
     @property
     def block_storage(self) -> Any:
