@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -22,7 +23,7 @@ def preflight_passes(stack: str) -> bool:
     plan = plan_stack(project, stack)
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
     with progress(f"preflight {stack}: asking cloud '{cloud.name}'"):
-        checks = run_preflight(cloud, d, plan)
+        checks = run_preflight(cloud, d, plan, os.environ.get("PULUMI_BACKEND_URL"))
     table = Table(title=f"preflight {stack} on cloud '{cloud.name}'", title_justify="left")
     for column in ("check", "need", "available", "verdict"):
         table.add_column(column)

@@ -1,9 +1,11 @@
 """Before `pulumi up`: does the project have what the plan needs?
 
 Answers from a fixed set of calls (catalog, image, flavors, external network, keypair,
-compute limits, network and volume quotas, one EC2 credential made and removed, and one
-listing per kind for what the stack already holds), so the number of requests does not grow
-with the size of the stack. Quotas are checked for what is new: planned less held.
+compute limits, network and volume quotas, one EC2 credential made and removed, the
+project's buckets, and one listing per kind for what the stack already holds), so the number
+of requests does not grow with the size of the stack. Quotas are checked for what is new:
+planned less held. The state backend must not be a bucket of the environment's own project:
+the cluster's services hold that project's EC2 credentials, which reach every bucket in it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from infra.ops.cloud import Cloud, CloudError
 from infra.ops.holdings import holdings
@@ -67,8 +70,13 @@ def _cores_and_ram(servers: Mapping[str, int], flavors: Mapping[str, Any]) -> tu
     )
 
 
-def run_preflight(cloud: Cloud, d: Deployment, plan: Plan) -> list[Check]:
-    """Every check, failed ones included (the caller decides the exit code)."""
+def run_preflight(
+    cloud: Cloud, d: Deployment, plan: Plan, state_backend: str | None = None
+) -> list[Check]:
+    """Every check, failed ones included (the caller decides the exit code).
+
+    `state_backend`: the Pulumi backend URL in use (`PULUMI_BACKEND_URL`), if known.
+    """
     cfg = d.config
     needs = footprint(plan)
     conn = cloud.connection
@@ -174,7 +182,24 @@ def run_preflight(cloud: Cloud, d: Deployment, plan: Plan) -> list[Check]:
         Check("object store", "in catalog", "found" if has_objects else "missing", has_objects)
     )
     checks.append(_ec2_check(cloud, user_id, project_id))
+    checks.append(_state_check(cloud, state_backend, has_objects))
     return checks
+
+
+def _state_check(cloud: Cloud, backend: str | None, has_objects: bool) -> Check:
+    name, need = "state backend", "outside this project"
+    if not backend:
+        return Check(name, need, "PULUMI_BACKEND_URL unset: not checked", True)
+    url = urlsplit(backend)
+    if url.scheme == "file":
+        return Check(name, need, f"local state ({backend}): use the shared backend", False)
+    if url.scheme != "s3" or not has_objects:
+        return Check(name, need, f"{url.scheme}:// backend, not in this object store", True)
+    conn = cloud.connection
+    buckets = {c.name for c in cloud.call(lambda: list(conn.object_store.containers()))}
+    if url.netloc in buckets:
+        return Check(name, need, f"bucket {url.netloc} is in this project", False)
+    return Check(name, need, f"bucket {url.netloc} is not in this project", True)
 
 
 def _ec2_check(cloud: Cloud, user_id: str, project_id: str) -> Check:

@@ -344,3 +344,28 @@ def test_a_stopped_service_gives_a_clean_error(
     assert result.exit_code == 1
     assert "cannot reach the endpoint after retries" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_preflight_refuses_a_state_backend_in_the_environments_own_project(
+    cloud_project: Callable[..., Project], demo: Any
+) -> None:
+    """The cluster's services hold this project's EC2 credentials, which reach its buckets."""
+    project = cloud_project({STACK: sandbox_stack("cloudtest")})
+    d = deployment(project, STACK)
+    plan = plan_stack(project, STACK)
+    bucket = f"state-{uuid.uuid4().hex[:8]}"
+    demo.object_store.create_container(name=bucket)
+    try:
+        cloud = connect(d.config.cloud.name, d.config.cloud.region)
+
+        def state_row(backend: str | None) -> Check:
+            return by_name(run_preflight(cloud, d, plan, backend))["state backend"]
+
+        inside = state_row(f"s3://{bucket}?endpoint=127.0.0.1:8080&s3ForcePathStyle=true")
+        assert (inside.ok, inside.available) == (False, f"bucket {bucket} is in this project")
+        elsewhere = state_row("s3://ukdac-pulumi-state?endpoint=object.example.org")
+        assert elsewhere.ok, elsewhere
+        assert not state_row("file:///home/me/.pulumi").ok
+        assert state_row(None).available == "PULUMI_BACKEND_URL unset: not checked"
+    finally:
+        demo.object_store.delete_container(bucket)
