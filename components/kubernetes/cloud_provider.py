@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -11,6 +12,9 @@ from components.kubernetes.builtin_objects import SECRET, STORAGE_CLASS, Builtin
 from components.kubernetes.helm import ChartRef, release
 
 SECRET_NAME = "cloud-config"  # noqa: S105 (a Secret object's name)
+# On OCCM's and Cinder CSI's pods: a digest of `cloud.conf`, so a new credential (a replaced
+# application credential) rolls the pods, which read the file only when they start.
+CONFIG_DIGEST = "ukdac.lsst.ac.uk/cloud-config-sha256"
 NAMESPACE = "kube-system"
 PROVISIONER = "cinder.csi.openstack.org"
 
@@ -46,6 +50,14 @@ class CloudProvider(pulumi.ComponentResource):
             stringData={"cloud.conf": pulumi.Output.secret(args.cloud_conf)},
             opts=child,
         )
+        # A truncated digest of a secret with a random credential in it reveals nothing of it;
+        # left unsecret so that the releases' values stay readable in plans.
+        digest = pulumi.Output.unsecret(
+            pulumi.Output.from_input(args.cloud_conf).apply(
+                lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]
+            )
+        )
+        pods = {CONFIG_DIGEST: digest}
         self.occm = None
         if args.occm_chart is not None:
             self.occm = release(
@@ -55,6 +67,7 @@ class CloudProvider(pulumi.ComponentResource):
                 {
                     "secret": {"enabled": True, "create": False, "name": SECRET_NAME},
                     "cluster": {"name": args.cluster_name},
+                    "podAnnotations": pods,
                 },
                 parent=self,
                 depends_on=[self.secret],
@@ -72,6 +85,12 @@ class CloudProvider(pulumi.ComponentResource):
                 },
                 "storageClass": {"enabled": False},
                 "clusterID": args.cluster_name,
+                "csi": {
+                    "plugin": {
+                        "nodePlugin": {"podAnnotations": pods},
+                        "controllerPlugin": {"podAnnotations": pods},
+                    }
+                },
             },
             parent=self,
             depends_on=[self.secret, *([self.occm] if self.occm else [])],

@@ -11,8 +11,37 @@ import pulumi_openstack as openstack
 
 
 @dataclass(frozen=True)
+class AccessRule:
+    """One API call pattern a credential may make (Keystone access rules: `*` is one path
+    segment, `**` any number; the service is the type the service's own middleware has)."""
+
+    service: str
+    method: str
+    path: str
+
+
+# What OCCM (node addresses and lifecycle, no load balancers) and Cinder CSI (volumes,
+# snapshots, attachments through Nova) call. Nova's own calls to Cinder for an attachment
+# carry a service token and pass. Cinder is listed under both of its catalog types, as a
+# cloud's middleware may know it by either.
+_CINDER = tuple(
+    AccessRule(service, method, "/v3/**")
+    for service in ("volumev3", "block-storage")
+    for method in ("GET", "POST", "PUT", "DELETE")
+)
+CLOUD_PROVIDER_ACCESS_RULES: tuple[AccessRule, ...] = (
+    AccessRule("compute", "GET", "/v2.1/**"),
+    AccessRule("compute", "POST", "/v2.1/servers/*/os-volume_attachments"),
+    AccessRule("compute", "DELETE", "/v2.1/servers/*/os-volume_attachments/*"),
+    AccessRule("network", "GET", "/v2.0/**"),
+    *_CINDER,
+)
+
+
+@dataclass(frozen=True)
 class CloudCredentialsArgs:
-    """`roles` limit the credential to what the cloud providers need (no `unrestricted`)."""
+    """`roles` limit the credential to what the cloud providers need (no `unrestricted`);
+    `access_rules`, when given, to those API calls alone."""
 
     name: str
     region: str
@@ -20,6 +49,7 @@ class CloudCredentialsArgs:
     floating_network_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
     roles: tuple[str, ...] = ("member", "load-balancer_member")
+    access_rules: tuple[AccessRule, ...] = ()
 
 
 def render_cloud_conf(region: str, values: list[Any]) -> str:
@@ -55,6 +85,13 @@ class CloudCredentials(pulumi.ComponentResource):
             name=args.name,
             description="Kubernetes cloud provider and Cinder CSI (managed by Pulumi)",
             roles=list(args.roles),
+            access_rules=[
+                openstack.identity.ApplicationCredentialAccessRuleArgs(
+                    service=rule.service, method=rule.method, path=rule.path
+                )
+                for rule in args.access_rules
+            ]
+            or None,
             unrestricted=False,
             opts=pulumi.ResourceOptions(parent=self),
         )

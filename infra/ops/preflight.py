@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import openstack
 
 from infra.ops.cloud import Cloud, CloudError
 from infra.ops.holdings import holdings
@@ -182,6 +185,8 @@ def run_preflight(
         Check("object store", "in catalog", "found" if has_objects else "missing", has_objects)
     )
     checks.append(_ec2_check(cloud, user_id, project_id))
+    if cfg.cloud.application_credential_access_rules:
+        checks.append(_access_rules_check(cloud, user_id))
     checks.append(_state_check(cloud, state_backend, has_objects))
     return checks
 
@@ -219,3 +224,46 @@ def _ec2_check(cloud: Cloud, user_id: str, project_id: str) -> Check:
     except Exception as error:  # an HTTP error from raise_for_status
         return Check("EC2 credentials", "can be created", f"refused: {error}", False)
     return Check("EC2 credentials", "can be created", "created and removed", True)
+
+
+# The probe: the smallest rule OCCM's own rules contain.
+_PROBE_RULE = {"service": "compute", "method": "GET", "path": "/v2.1/**"}
+
+
+def _access_rules_check(cloud: Cloud, user_id: str) -> Check:
+    """Make an application credential limited by an access rule, call what the rule allows
+    with it, remove it: proves the cloud's services validate access rules (a service whose
+    middleware has no `service_type` refuses every such request)."""
+    name, need = "access rules", "enforced by compute"
+    conn = cloud.connection
+    try:
+        credential = cloud.call(
+            lambda: conn.identity.create_application_credential(
+                user=user_id,
+                name=f"ukdac-preflight-{uuid.uuid4().hex[:8]}",
+                access_rules=[_PROBE_RULE],
+            )
+        )
+    except CloudError as error:
+        return Check(name, need, f"cannot make an application credential: {error}", False)
+    try:
+        restricted = openstack.connection.Connection(
+            auth_type="v3applicationcredential",
+            auth={
+                "auth_url": conn.auth["auth_url"],
+                "application_credential_id": credential.id,
+                "application_credential_secret": credential.secret,
+            },
+            region_name=conn.config.get_region_name(),
+        )
+        cloud.call(lambda: list(restricted.compute.servers(details=False, limit=1)))
+    except CloudError as error:
+        return Check(
+            name,
+            need,
+            f"refused ({error}): set cloud.applicationCredentialAccessRules: false",
+            False,
+        )
+    finally:
+        cloud.call(lambda: conn.identity.delete_application_credential(user_id, credential.id))
+    return Check(name, need, "a restricted credential made a call it allows", True)

@@ -14,7 +14,11 @@ import pulumi_openstack as openstack
 
 from components.kubeadm import cloud_init
 from components.kubeadm.documents import Taint
-from components.openstack.cloud_credentials import CloudCredentials, CloudCredentialsArgs
+from components.openstack.cloud_credentials import (
+    CLOUD_PROVIDER_ACCESS_RULES,
+    CloudCredentials,
+    CloudCredentialsArgs,
+)
 from components.openstack.cluster import Cluster
 from components.openstack.kubeadm_cluster import (
     ControlPlaneSpec,
@@ -252,6 +256,9 @@ def build_cloud_layer(d: Deployment) -> CloudLayer:
             floating_network_id=external.id,
             subnet_id=network.subnet_id,
             roles=tuple(cfg.cloud.application_credential_roles),
+            access_rules=(
+                CLOUD_PROVIDER_ACCESS_RULES if cfg.cloud.application_credential_access_rules else ()
+            ),
         ),
         opts=opts,
     )

@@ -297,6 +297,14 @@ class CloudConfig(Section):
         min_length=1,
         max_length=10,
     )
+    application_credential_access_rules: bool = Field(
+        default=True,
+        strict=True,
+        title="Application credential access rules",
+        description="Limit the cluster's own credential to the API calls OCCM and Cinder CSI "
+        "make. Needs services whose middleware validates access rules (`service_type` set); "
+        "`ukdac preflight` checks that the cloud's do.",
+    )
 
 
 class NetworkConfig(Section):

@@ -52,6 +52,7 @@ def test_preflight_passes_for_a_stack_that_fits(cloud_project: Callable[..., Pro
     assert rows["quota: cores"].need == "3"  # m1.small + 2 x m1.tiny, 1 vCPU each
     assert rows["quota: ram (MB)"].need == str(2048 + 2 * 512)
     assert rows["EC2 credentials"].available == "created and removed"
+    assert rows["access rules"].available == "a restricted credential made a call it allows"
     assert rows["object store"].ok
 
 

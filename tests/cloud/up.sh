@@ -195,6 +195,8 @@ connection = $(dburl neutron)
 $KS_AUTH
 memcached_servers = 127.0.0.1:11211
 username = neutron
+# Validates application credentials' access rules (as a production cloud must).
+service_type = network
 service_token_roles_required = true
 [nova]
 $KS_AUTH
@@ -290,6 +292,8 @@ connection = $(dburl nova)
 $KS_AUTH
 memcached_servers = 127.0.0.1:11211
 username = nova
+# Validates application credentials' access rules (as a production cloud must).
+service_type = compute
 [placement]
 $KS_AUTH
 username = placement
@@ -350,6 +354,8 @@ connection = $(dburl cinder)
 $KS_AUTH
 memcached_servers = 127.0.0.1:11211
 username = cinder
+# Validates application credentials' access rules (as a production cloud must).
+service_type = volumev3
 service_token_roles_required = true
 [oslo_concurrency]
 lock_path = $B/state/cinder/lock

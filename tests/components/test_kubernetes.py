@@ -14,6 +14,7 @@ from components.kubernetes.cert_manager import (
     Rfc2136,
     issuer_specs,
 )
+from components.kubernetes.cloud_provider import CloudProvider, CloudProviderArgs
 from components.kubernetes.helm import ChartRef
 from components.kubernetes.metadata_guard import METADATA, MetadataGuardArgs, policy
 from components.kubernetes.vault import (
@@ -28,6 +29,7 @@ from infra.plan.engine import run_callable
 from infra.plan.model import is_secret
 
 CHART = ChartRef("c", "1.0.0", "https://charts.example.org")
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 
 
 def test_dns01_solver_uses_a_tsig_secret_in_the_cert_manager_namespace() -> None:
@@ -188,3 +190,39 @@ def test_dev_vault_has_no_tls_and_no_certificates() -> None:
     (release,) = plan.find("kubernetes:helm.sh/v3:Release")
     issued = {r.urn for r in plan.resources if r.type.startswith("kubernetes:cert-manager")}
     assert issued <= set(release.dependencies), "the pods mount what the certificates make"
+
+
+def _cloud_provider_pods(cloud_conf: str) -> dict[str, dict[str, str]]:
+    """Pod annotations each release gives its pods, for a given cloud.conf."""
+
+    def program() -> None:
+        CloudProvider(
+            "cp",
+            CloudProviderArgs(
+                cluster_name="c",
+                cloud_conf=pulumi.Output.secret(cloud_conf),
+                cinder_csi_chart=CHART,
+                occm_chart=CHART,
+            ),
+        )
+
+    plan = run_callable(program)
+    releases = {r.inputs["name"]: r.inputs["values"] for r in plan.find(RELEASE_TYPE)}
+    plugin = releases["openstack-cinder-csi"]["csi"]["plugin"]
+    return {
+        "occm": releases["openstack-cloud-controller-manager"]["podAnnotations"],
+        "csi-node": plugin["nodePlugin"]["podAnnotations"],
+        "csi-controller": plugin["controllerPlugin"]["podAnnotations"],
+    }
+
+
+def test_a_new_cloud_credential_rolls_the_pods_that_read_it() -> None:
+    """OCCM and Cinder CSI read cloud.conf once; a replaced credential must restart them."""
+    before = _cloud_provider_pods("[Global]\napplication-credential-secret=one\n")
+    after = _cloud_provider_pods("[Global]\napplication-credential-secret=two\n")
+    assert before.keys() == after.keys()
+    for pods, marks in before.items():
+        (digest,) = marks.values()
+        assert len(digest) == 16 and not is_secret(digest), pods
+        assert after[pods] != marks, pods
+    assert before == _cloud_provider_pods("[Global]\napplication-credential-secret=one\n")

@@ -46,8 +46,12 @@ FREE_FORM: dict[str, tuple[str, ...]] = {
         ),
         *(f"{c}.resources" for c in ("repoServer", "server")),
     ),
-    "openstack-cinder-csi": (),
-    "openstack-cloud-controller-manager": (),
+    # Pod annotations (empty maps in the defaults: `{}` in the keys files).
+    "openstack-cinder-csi": (
+        "csi.plugin.nodePlugin.podAnnotations",
+        "csi.plugin.controllerPlugin.podAnnotations",
+    ),
+    "openstack-cloud-controller-manager": ("podAnnotations",),
 }
 # Keys the defaults file documents only as comments (`# registry: registry.k8s.io` under
 # controller.image in ingress-nginx 4.15.1): set on purpose, so the admission webhook's own

@@ -9,6 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from components.kubernetes.cloud_provider import CONFIG_DIGEST
 from components.kubernetes.vault import TLS_DIR, TLS_SECRET
 from infra.versions import pinned
 from tests.support.helm import render
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.upstream
 
 KUBERNETES_MINOR = ".".join(pinned("kubernetes").split(".")[:2]) + ".0"
 # Releases Pulumi keeps managing (the bootstrap releases belong to phalanx's tier).
+WORKLOADS = ("DaemonSet", "Deployment", "StatefulSet")
 CHARTS = ("vault", "ingress-nginx", "cert-manager", "openstack-cinder-csi")
 
 
@@ -65,3 +67,13 @@ def test_vaults_pods_serve_tls_with_the_mounted_certificate(stack: str) -> None:
     hcl = "".join(settings["data"].values())
     assert f"{TLS_DIR}/tls.crt" in hcl
     assert "tls_disable" not in hcl
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cinder_csis_pods_carry_the_cloud_config_digest(stack: str) -> None:
+    """What makes a new credential roll the pods: the chart puts it on both pod templates."""
+    workloads = [o for o in _rendered(stack, "openstack-cinder-csi") if o["kind"] in WORKLOADS]
+    assert {o["kind"] for o in workloads} == {"DaemonSet", "Deployment"}
+    for workload in workloads:
+        marks = workload["spec"]["template"]["metadata"].get("annotations") or {}
+        assert len(marks.get(CONFIG_DIGEST, "")) == 16, workload["metadata"]["name"]
