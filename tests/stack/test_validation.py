@@ -52,13 +52,23 @@ def test_the_bases_are_valid() -> None:
 
 
 # (base, changes, path of the problem, fragment of its message)
+def _group(name: str, count: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A node group; the first carries the Qserv ingest label dev requires."""
+    return {
+        "name": name,
+        "flavor": "f",
+        "count": count,
+        "labels": {"tier": "utility", **(labels or {})},
+    }
+
+
 BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     (PROD, {"tls.issuer": "selfsigned"}, "ukdac:tls.issuer", "not allowed in prod"),
     (PROD, {"tls.issuer": "letsencrypt-staging"}, "ukdac:tls.issuer", "letsencrypt"),
     (DEV, {"vault.mode": "dev"}, "ukdac:vault.mode", "not allowed in dev"),
     (PROD, {"vault.mode": "standalone"}, "ukdac:vault.mode", "use one of: ha"),
     (PROD, {"phalanx.autoSync": True}, "ukdac:phalanx.autoSync", "not allowed in prod"),
-    (DEV, {"network.podCidr": "10.10.0.0/16"}, "ukdac:network.podCidr", "overlaps nodeCidr"),
+    (DEV, {"network.podCidr": "10.10.0.0/16"}, "ukdac:network.podCidr", "overlaps nodeCidr 10."),
     (
         DEV,
         {"network.serviceCidr": "10.244.128.0/20"},
@@ -132,6 +142,37 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     (DEV, {"buckets.retainByDefault": "no"}, "ukdac:buckets.retainByDefault", "valid boolean"),
     (DEV, {"cluster.bootVolumeSize": True}, "ukdac:cluster.bootVolumeSize", "valid integer"),
     (SANDBOX, {"vault.allowedCidrs": ["0.0.0.0/0"]}, "ukdac:vault.allowedCidrs", "root token"),
+    # A sandbox's Vault stays private whatever its mode.
+    (
+        SANDBOX,
+        {"vault.mode": "standalone", "vault.allowedCidrs": ["0.0.0.0/0"]},
+        "ukdac:vault.allowedCidrs",
+        "stays behind the admin CIDRs",
+    ),
+    (DEV, {"network.serviceCidr": "10.96.0.0/29"}, "ukdac:network.serviceCidr", "narrower"),
+    (
+        DEV,
+        {"cloud.applicationCredentialRoles": ["member", "admin"]},
+        "ukdac:cloud.applicationCredentialRoles[1]",
+        "not a role the cloud controller needs",
+    ),
+    # Labels under Kubernetes' own prefixes are the kubelet's to set, but for its two.
+    *(
+        (
+            DEV,
+            {"cluster.nodeGroups": [_group("general", 3, {key: "x"})]},
+            f"ukdac:cluster.nodeGroups[0].labels.{key}",
+            "kubelet may not set labels under kubernetes.io or k8s.io",
+        )
+        for key in ("node-role.kubernetes.io/ingest", "example.k8s.io/tier", "kubernetes.io/os")
+    ),
+    # 16 nodes need 10 + 16 + 5 = 31 addresses; a /27 has 30 hosts.
+    (
+        DEV,
+        {"network.nodeCidr": "10.10.0.0/27", "cluster.nodeGroups": [_group("general", 15)]},
+        "ukdac:network.nodeCidr",
+        "has 30 host addresses; 16 nodes need 31",
+    ),
     (
         DEV,
         {"vault.mode": "dev", "vault.allowedCidrs": ["192.0.2.0/24"]},
@@ -254,6 +295,20 @@ GOOD_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (DEV, {"cloud.adminCidrs": ["10.0.0.0/8"]}),  # exactly the widest allowed
     (PROD, {"vault.allowedCidrs": ["0.0.0.0/0"]}),  # opened on purpose, in the stack file
     (DEV, {"network.podCidr": "10.244.0.0/22"}),  # 16 blocks for 6 nodes
+    # Exactly enough addresses: 15 nodes need 10 + 15 + 5 = 30, a /27's hosts.
+    (DEV, {"network.nodeCidr": "10.10.0.0/27", "cluster.nodeGroups": [_group("general", 14)]}),
+    # One schedulable node is enough beside a tainted group.
+    (
+        DEV,
+        {
+            "cluster.nodeGroups": [
+                _group("general", 1),
+                {**_group("gpu", 2), "taints": [{"key": "k", "effect": "NoSchedule"}]},
+            ]
+        },
+    ),
+    (DEV, {"cluster.nodeGroups": [_group("general", 3, {"node.kubernetes.io/pool": "a"})]}),
+    (DEV, {"cluster.nodeGroups": [_group("general", 3, {"lsst.ac.uk/pool": "a"})]}),
     (DEV, {"qserv.enabled": False, "qserv.ingestNodeLabel": "tier=bigdata"}),
     (DEV, {"cluster.backend": "magnum", "cluster.bootVolumeSize": 50}),
     (DEV, {"vault.url": "https://vault.example.org", "vault.pathPrefix": "secret/uk/dev"}),
@@ -473,3 +528,8 @@ def test_an_fqdn_leaves_room_for_every_name_derived_from_it() -> None:
     assert problems(with_changes(DEV, fqdn=longest)) == []
     assert len(f"vault.{longest}") == 253
     assert_problem(with_changes(DEV, fqdn=_fqdn_of_length(248)), "ukdac:fqdn", "vault.<fqdn>")
+
+
+def test_a_missing_top_level_key_is_named() -> None:
+    without_fqdn = {k: v for k, v in DEV.items() if k != "fqdn"}
+    assert_problem(without_fqdn, "ukdac:fqdn", "required key is missing")
