@@ -12,8 +12,10 @@ from rich.table import Table
 
 from infra.cli.common import current_project, err, out, reports_errors, stack_names
 from infra.errors import ConfigError
+from infra.stack.deployment import Deployment
 from infra.stack.files import load_stack_file
 from infra.stack.reference import render as render_config_docs
+from infra.stack.rules import shared_projects
 from infra.stack.schema import stack_file_schema
 from infra.stack.validation import effective_config, validate_stack_file
 
@@ -44,16 +46,20 @@ def config_check(
     """Validate stack files: every problem at once, with the key path and what is allowed."""
     project = current_project()
     failures: list[ConfigError] = []
+    valid: dict[str, Deployment] = {}
     for name in stack_names(project, stacks, every):
         stack_file = load_stack_file(project, name)
         try:
-            validate_stack_file(stack_file)
+            valid[name] = validate_stack_file(stack_file)
             out.print(f"[green]ok[/green] {stack_file.display}")
         except ConfigError as problem:
             failures.append(problem)
-    if failures:
-        for failure in failures:
-            err.print(failure.render(), soft_wrap=True)
+    shared = shared_projects(valid)
+    for failure in failures:
+        err.print(failure.render(), soft_wrap=True)
+    for message in shared:
+        err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    if failures or shared:
         raise typer.Exit(2)
 
 

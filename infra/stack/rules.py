@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 from infra.errors import Problem
 from infra.stack.model import (
@@ -27,6 +28,9 @@ from infra.stack.model import (
     VaultConfig,
 )
 from infra.stack.profiles import POLICIES
+
+if TYPE_CHECKING:
+    from infra.stack.deployment import Deployment
 
 
 @dataclass(frozen=True)
@@ -412,3 +416,18 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
 def check(sections: Sections) -> list[Problem]:
     """Every problem every rule finds."""
     return [problem for rule in RULES for problem in rule(sections)]
+
+
+def shared_projects(deployments: dict[str, Deployment]) -> list[str]:
+    """Environments (sandboxes aside, which share a project by design) must not share a
+    cloud entry: a project's EC2 credentials reach every bucket in it."""
+    by_cloud: dict[str, list[str]] = {}
+    for stack, d in sorted(deployments.items()):
+        if d.config.environment != "sandbox":
+            by_cloud.setdefault(d.config.cloud.name, []).append(stack)
+    return [
+        f"{', '.join(stacks)} use the same cloud entry {cloud!r}: give each environment a "
+        "project of its own (its EC2 credentials reach every bucket in it)"
+        for cloud, stacks in by_cloud.items()
+        if len(stacks) > 1
+    ]

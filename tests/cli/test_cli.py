@@ -402,3 +402,23 @@ def test_diff_refuses_bad_inputs_in_one_line(make_project: MakeProject, tmp_path
     assert code == 1 and "pass --any-stacks" in err
     code, _, _ = ukdac(ROOT, "diff", str(base), str(tmp_path / "prod.json"), "--any-stacks")
     assert code == 0
+
+
+def test_config_check_refuses_environments_sharing_a_project(make_project: MakeProject) -> None:
+    """dev and test on one cloud entry: one's EC2 credentials would reach the other's buckets."""
+    documents = {}
+    for stack in ("ukdac-dev", "ukdac-test"):
+        document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+        document["config"]["ukdac:cloud"]["name"] = "somerville-shared"
+        documents[stack] = document
+    sandbox = yaml.safe_load((ROOT / "stacks" / "Pulumi.ukdac-sbx-sample.yaml").read_text())
+    documents["ukdac-sbx-sample"] = sandbox
+    project = make_project(documents)
+    code, _, err = ukdac(project.root, "config", "check", "--all")
+    assert code == 2
+    assert "ukdac-dev, ukdac-test use the same cloud entry 'somerville-shared'" in err
+    # Sandboxes share their project by design.
+    other = dict(sandbox)
+    project = make_project({"ukdac-sbx-sample": sandbox, "ukdac-sbx-other": other})
+    code, _, err = ukdac(project.root, "config", "check", "ukdac-sbx-sample", "ukdac-sbx-other")
+    assert code == 0, err
