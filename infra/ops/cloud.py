@@ -125,3 +125,17 @@ def connect(configured: str, region: str | None = None) -> Cloud:
     cloud = Cloud(name, connection)
     cloud.call(connection.authorize)
     return cloud
+
+
+def as_application_credential(connection: Any, credential_id: str, secret: str) -> Any:
+    """A connection to the same cloud and region that authenticates as an application
+    credential (to see what the credential itself may do)."""
+    return openstack.connection.Connection(
+        auth_type="v3applicationcredential",
+        auth={
+            "auth_url": connection.auth["auth_url"],
+            "application_credential_id": credential_id,
+            "application_credential_secret": secret,
+        },
+        region_name=connection.config.get_region_name(),
+    )

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import openstack
-
-from infra.ops.cloud import Cloud, CloudError
+from infra.ops.cloud import Cloud, CloudError, as_application_credential
 from infra.ops.holdings import holdings
 from infra.plan.footprint import footprint
 from infra.plan.model import Plan
@@ -247,15 +245,7 @@ def _access_rules_check(cloud: Cloud, user_id: str) -> Check:
     except CloudError as error:
         return Check(name, need, f"cannot make an application credential: {error}", False)
     try:
-        restricted = openstack.connection.Connection(
-            auth_type="v3applicationcredential",
-            auth={
-                "auth_url": conn.auth["auth_url"],
-                "application_credential_id": credential.id,
-                "application_credential_secret": credential.secret,
-            },
-            region_name=conn.config.get_region_name(),
-        )
+        restricted = as_application_credential(conn, credential.id, credential.secret)
         cloud.call(lambda: list(restricted.compute.servers(details=False, limit=1)))
     except CloudError as error:
         return Check(

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-import openstack
 import pytest
 from openstack import exceptions
 
 from components.openstack.cloud_credentials import CLOUD_PROVIDER_ACCESS_RULES
+from infra.ops.cloud import as_application_credential
 
 pytestmark = pytest.mark.cloud
 
@@ -31,16 +31,7 @@ def restricted(demo: Any) -> Iterator[Any]:
         roles=[{"name": "member"}],
         access_rules=[asdict(rule) for rule in CLOUD_PROVIDER_ACCESS_RULES],
     )
-    connection = openstack.connection.Connection(
-        auth_type="v3applicationcredential",
-        auth={
-            "auth_url": demo.auth["auth_url"],
-            "application_credential_id": credential.id,
-            "application_credential_secret": credential.secret,
-        },
-        region_name=demo.config.get_region_name(),
-    )
-    yield connection
+    yield as_application_credential(demo, credential.id, credential.secret)
     demo.identity.delete_application_credential(user, credential.id)
 
 

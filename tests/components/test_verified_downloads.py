@@ -82,35 +82,25 @@ def test_without_a_pin_the_releases_own_checksum_file_is_checked(
     assert target.exists() is published_matches
 
 
+def _gpg(home: Path, *args: str) -> str:
+    """gpg in batch mode on the key ring in `home`; its standard output."""
+    return subprocess.run(
+        ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", *args],
+        env={**os.environ, "GNUPGHOME": str(home)},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+
+
 def _key(home: Path, name: str) -> tuple[str, str]:
     """A new signing key's (armored public key, fingerprint)."""
-    env = {**os.environ, "GNUPGHOME": str(home)}
-    gpg = ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
-    subprocess.run(
-        [*gpg, "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign", "1d"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    listing = subprocess.run(
-        ["gpg", "--batch", "--with-colons", "--list-keys", f"{name}@example.org"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    email = f"{name}@example.org"
+    _gpg(home, "--quick-gen-key", f"{name} <{email}>", "ed25519", "sign", "1d")
+    listing = _gpg(home, "--with-colons", "--list-keys", email)
     fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line[:4] == "fpr:")
-    armored = subprocess.run(
-        ["gpg", "--batch", "--armor", "--export", f"{name}@example.org"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    return armored, fingerprint
+    return _gpg(home, "--armor", "--export", email), fingerprint
 
 
 @pytest.fixture(scope="module")
