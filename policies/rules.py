@@ -16,6 +16,7 @@ from typing import Any
 
 SECRET_MARK = "[secret"  # noqa: S105 (the plan's mask, not a password)
 WORLD = {"0.0.0.0/0", "::/0"}
+INSTANCE = "openstack:compute/instance:Instance"
 LETSENCRYPT_PROD = "https://acme-v02.api.letsencrypt.org/directory"
 SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
 # Keys whose string value is a credential (a mapping under such a key is a settings block, such
@@ -173,16 +174,46 @@ def credentials_secret(view: StackView) -> Iterator[tuple[str, str]]:
             yield f"output:{key}", f"stack output {key} is not a secret"
 
 
+# Namespaces whose deletion deletes persistent volumes.
+VOLUME_NAMESPACES = ("vault", "qserv")
+# The cluster's identity: its CAs' and service-account keys (logical names end so).
+IDENTITY_KEYS = ("-ca-key", "-sa-key")
+
+
+def _control_plane(resource: Resource) -> bool:
+    return (resource.props.get("metadata") or {}).get("ukdac-node-group") == "control-plane"
+
+
+def _prod_irreplaceable(view: StackView) -> Iterator[tuple[Resource, str]]:
+    """What losing would lose prod's data or its cluster, and what it is."""
+    for r in view.of_type("openstack:objectstorage/container:Container"):
+        yield r, "holds prod data"
+    for r in view.releases("vault"):
+        yield r, "holds prod data"
+    for r in view.custom("Qserv"):
+        yield r, "holds prod data"
+    for r in view.of_type("kubernetes:core/v1:Namespace"):
+        if (r.props.get("metadata") or {}).get("name") in VOLUME_NAMESPACES:
+            yield r, "owns persistent volumes"
+    control_planes = [r for r in view.of_type(INSTANCE) if _control_plane(r)]
+    for r in control_planes:
+        yield r, "is a control plane (replacing it loses etcd's member)"
+    for r in view.of_type("openstack:networking/port:Port"):
+        if any(r.name == f"{cp.name}-port" for cp in control_planes):
+            yield r, "carries a control plane's fixed address"
+    for r in view.of_type("openstack:networking/floatingIp:FloatingIp"):
+        yield r, "is the address DNS points at"
+    for r in view.of_type("tls:index/privateKey:PrivateKey"):
+        if r.name.endswith(IDENTITY_KEYS):
+            yield r, "is the cluster's identity"
+
+
 def prod_protected(view: StackView) -> Iterator[tuple[str, str]]:
     if view.environment != "prod":
         return
-    stateful = [
-        *view.of_type("openstack:objectstorage/container:Container"),
-        *view.releases("vault"),
-    ]
-    for resource in stateful:
+    for resource, why in _prod_irreplaceable(view):
         if not resource.protect:
-            yield resource.urn, f"{resource.name} holds prod data and must be protect=True"
+            yield resource.urn, f"{resource.name} {why} and must be protect=True"
 
 
 def prod_buckets_retained(view: StackView) -> Iterator[tuple[str, str]]:
@@ -267,7 +298,12 @@ POLICIES: tuple[Policy, ...] = (
         "Every credential, key, token and kubeconfig is a Pulumi secret.",
         credentials_secret,
     ),
-    Policy("prod-stateful-protected", "Prod buckets and Vault are protect=True.", prod_protected),
+    Policy(
+        "prod-stateful-protected",
+        "Prod's data and cluster identity (buckets, Vault, Qserv, their namespaces, control "
+        "planes and their ports, floating IPs, CA and service-account keys) are protect=True.",
+        prod_protected,
+    ),
     Policy("prod-buckets-retained", "Prod buckets are retained on delete.", prod_buckets_retained),
     Policy(
         "vault-dev-only-in-sandbox", "Vault dev mode only in sandboxes.", vault_dev_only_in_sandbox

@@ -73,6 +73,31 @@ def unprotect_bucket(data: dict[str, Any]) -> None:
         r["options"].pop("protect", None)
 
 
+def _unprotect_named(name: str) -> Mutation:
+    def unprotect(data: dict[str, Any]) -> None:
+        (resource,) = _resources(data, lambda r: r["name"] == name)
+        assert resource["options"].pop("protect") is True
+
+    unprotect.__name__ = f"unprotect_{name.replace('-', '_')}"
+    return unprotect
+
+
+# One of each kind whose loss loses prod's data or its cluster.
+UNPROTECTED = [
+    _unprotect_named(name)
+    for name in (
+        "cluster-control-plane-1",
+        "cluster-control-plane-1-port",
+        "cluster-api-fip",
+        "cluster-etcd-ca-key",
+        "cluster-sa-key",
+        "qserv-qserv",
+        "qserv-namespace",
+        "vault-namespace",
+    )
+]
+
+
 def unretain_bucket(data: dict[str, Any]) -> None:
     for r in _resources(data, lambda r: r["type"].endswith("container:Container")):
         r["options"].pop("retainOnDelete", None)
@@ -171,6 +196,7 @@ BROKEN: list[tuple[str, str, Mutation]] = [
     ("credentials-are-secret", "ukdac-dev", plain_secret_data),
     ("prod-stateful-protected", "ukdac-prod", unprotect_bucket),
     ("prod-stateful-protected", "ukdac-prod", unprotect_vault),
+    *(("prod-stateful-protected", "ukdac-prod", m) for m in UNPROTECTED),
     ("prod-buckets-retained", "ukdac-prod", unretain_bucket),
     ("vault-dev-only-in-sandbox", "ukdac-dev", vault_dev),
     ("prod-real-certificates", "ukdac-prod", staging_issuer),
