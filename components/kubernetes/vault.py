@@ -21,23 +21,19 @@ from components.kubernetes.helm import ChartRef, release
 TLS_SECRET = "vault-server-tls"  # noqa: S105 (a Secret object's name)
 CA_SECRET = "vault-ca"  # noqa: S105 (a Secret object's name)
 TLS_DIR = f"/vault/userconfig/{TLS_SECRET}"
-# Inside the ingress's verification, the name it expects on Vault's certificate.
+# The name the ingress checks Vault's certificate against.
 SERVICE_NAME = "vault.{namespace}.svc"
 
-
-def listener(tls: bool) -> str:
-    """The TCP listener: TLS from the mounted certificate, or none (dev mode only)."""
-    if not tls:
-        settings = {"tls_disable": "1"}
-    else:
-        settings = {
-            "tls_cert_file": f'"{TLS_DIR}/tls.crt"',
-            "tls_key_file": f'"{TLS_DIR}/tls.key"',
-            "tls_min_version": '"tls12"',
-        }
-    settings |= {"address": '"[::]:8200"', "cluster_address": '"[::]:8201"'}
-    body = "".join(f"  {key} = {value}\n" for key, value in settings.items())
-    return f'listener "tcp" {{\n{body}}}\n'
+# The TCP listener of a server-mode Vault: TLS only, from the mounted certificate. (Dev mode
+# runs the chart's own in-memory server and takes no listener from here.)
+LISTENER = f"""listener "tcp" {{
+  tls_cert_file = "{TLS_DIR}/tls.crt"
+  tls_key_file = "{TLS_DIR}/tls.key"
+  tls_min_version = "tls12"
+  address = "[::]:8200"
+  cluster_address = "[::]:8201"
+}}
+"""
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ def raft_config(replicas: int, release_name: str = "vault") -> str:
         for peer in peers
     )
     return (
-        f'ui = true\n{listener(tls=True)}storage "raft" {{\n  path = "/vault/data"\n{joins}}}\n'
+        f'ui = true\n{LISTENER}storage "raft" {{\n  path = "/vault/data"\n{joins}}}\n'
         'service_registration "kubernetes" {}\n'
     )
 
@@ -199,8 +195,7 @@ def vault_values(args: VaultArgs) -> dict[str, Any]:
         if args.mode == "standalone":
             server["standalone"] = {
                 "enabled": True,
-                "config": f"ui = true\n{listener(tls=True)}"
-                'storage "file" {\n  path = "/vault/data"\n}\n',
+                "config": f'ui = true\n{LISTENER}storage "file" {{\n  path = "/vault/data"\n}}\n',
             }
         else:
             server["ha"] = {
