@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from components.openstack.cloud_credentials import CLOUD_PROVIDER_ACCESS_RULES
 from infra.ops import preflight as preflight_module
 from infra.ops.preflight import Check, run_preflight
 from infra.plan.footprint import footprint
@@ -78,6 +79,9 @@ def test_a_project_with_everything_passes_and_each_need_is_the_plans() -> None:
     assert rows["quota: server groups"].need == "2"
     assert rows["quota: security group rules"].need == str(needs.security_group_rules)
     assert rows["quota: floating IPs"].available == "100"
+    assert rows[f"image {config(STACK).config.cloud.image}"].need == "present"
+    assert rows[f"image {config(STACK).config.cloud.image}"].available == "found"
+    assert rows["flavor m1.large"].available == "found"
     assert rows["flavor m1.large"].need == "3 server(s)"
     assert rows["keypair ukdac-sbx-sample-keypair"].available == "absent (will be created)"
     assert rows["EC2 credentials"].available == "created and removed"
@@ -150,24 +154,42 @@ def test_servers_the_stack_already_runs_need_no_new_quota() -> None:
 def test_volume_and_network_quotas_are_read_per_key() -> None:
     project = _project()
     project.network_quota["security_group_rules"] = (30, 0)
+    project.network_quota["ports"] = (10, 6)  # 4 free for 5 ports
     project.volume_quota["volumes"] = (0, 0)
     rows = _rows(project)
     assert not rows["quota: security group rules"].ok  # 34 rules planned
+    assert (rows["quota: ports"].ok, rows["quota: ports"].available) == (False, "4")
     assert rows["quota: volumes"].ok  # the sample asks for no volume
     assert rows["quota: networks"].ok
+
+
+def test_a_bare_network_limit_counts_as_nothing_used() -> None:
+    """Without details, older Neutron answers each quota as its limit alone."""
+    project = _project()
+    project.network_quota["ports"] = 5
+    row = _rows(project)["quota: ports"]
+    assert (row.ok, row.available) == (True, "5")
 
 
 def test_a_refused_ec2_credential_fails_and_a_made_one_is_removed() -> None:
     project = _project()
     _rows(project)
     assert ("ec2", "access-1") in project.made and ("ec2", "access-1") in project.removed
-    refused = _rows(_project(ec2_refused=True))["EC2 credentials"]
-    assert not refused.ok and refused.available.startswith("refused:")
+    ec2 = "/users/user-1/credentials/OS-EC2"
+    assert (ec2, {"tenant_id": "project-1"}) in project.requests  # for this project
+    assert (f"{ec2}/access-1", None) in project.requests
+    for project in (_project(ec2_refused=True), _project(ec2_http_error=True)):
+        refused = _rows(project)["EC2 credentials"]
+        assert not refused.ok and refused.available.startswith("refused:"), refused
 
 
 def test_access_rules_are_proved_with_a_throwaway_credential() -> None:
     project = _project()
     assert _rows(project)["access rules"].ok
+    # The probe is one of the cloud provider's own rules, so what passes is what they need.
+    (options,) = [body for what, body in project.requests if what == "application credential"]
+    (probe,) = options["access_rules"]
+    assert probe in [dataclasses.asdict(rule) for rule in CLOUD_PROVIDER_ACCESS_RULES]
     made = [m for m in project.made if m[0] == "application credential"]
     assert made and made == [r for r in project.removed if r[0] == "application credential"]
     unenforced = _project(rules_enforced=False)

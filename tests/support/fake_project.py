@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import requests
 from openstack import exceptions
 
 from infra.ops.cloud import Cloud
@@ -37,12 +38,15 @@ class FakeProject:
     internal_networks: set[str] = field(default_factory=set)
     keypairs: dict[str, str] = field(default_factory=dict)  # name -> fingerprint
     limits: Limits = field(default_factory=Limits)
-    network_quota: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (limit, used)
+    # key -> (limit, used), or a bare limit as older Neutron answers without details
+    network_quota: dict[str, tuple[int, int] | int] = field(default_factory=dict)
     volume_quota: dict[str, tuple[int, int]] = field(default_factory=dict)
     services: set[str] = field(default_factory=lambda: {"object-store"})
     servers: list[Any] = field(default_factory=list)  # what the project already runs
     buckets: set[str] = field(default_factory=set)
     ec2_refused: bool = False
+    ec2_http_error: bool = False  # the POST answers, with an error status
+    requests: list[tuple[str, Any]] = field(default_factory=list)  # identity (path, body)
     credentials_refused: bool = False
     rules_enforced: bool = True
     # What preflight made and removed: ("ec2", id) / ("application credential", id).
@@ -97,7 +101,8 @@ class FakeProject:
 
         def get_quota(project_id: str, details: bool = True) -> Any:
             return {
-                k: {"limit": limit, "used": used} for k, (limit, used) in self.network_quota.items()
+                key: value if isinstance(value, int) else {"limit": value[0], "used": value[1]}
+                for key, value in self.network_quota.items()
             }
 
         return SimpleNamespace(
@@ -127,20 +132,29 @@ class FakeProject:
     @property
     def identity(self) -> Any:
         def post(path: str, json: dict[str, Any]) -> Any:
+            self.requests.append((path, json))
             if self.ec2_refused:
                 raise exceptions.ForbiddenException("EC2 credentials are not allowed")
-            self.made.append(("ec2", "access-1"))
+
+            def raise_for_status() -> None:
+                if self.ec2_http_error:
+                    raise requests.HTTPError("403 Forbidden")
+
+            if not self.ec2_http_error:
+                self.made.append(("ec2", "access-1"))
             return SimpleNamespace(
-                raise_for_status=lambda: None,
+                raise_for_status=raise_for_status,
                 json=lambda: {"credential": {"access": "access-1"}},
             )
 
         def delete(path: str) -> None:
+            self.requests.append((path, None))
             self.removed.append(("ec2", path.rsplit("/", 1)[1]))
 
         def create_application_credential(**options: Any) -> Any:
             if self.credentials_refused:
                 raise exceptions.ForbiddenException("application credentials are not allowed")
+            self.requests.append(("application credential", options))
             credential = SimpleNamespace(id=f"cred-{len(self.made)}", secret="s", **options)
             self.made.append(("application credential", credential.id))
             return credential
