@@ -337,3 +337,33 @@ def test_replacements_cascade_through_every_level() -> None:
 def test_deleting_stateful_types_is_a_hazard(type_: str, what: str) -> None:
     (gone,) = diff_plans(plan(resource("x", type_, {})), plan()).resources
     assert hazards(gone) == (f"stateful: {what}",)
+
+
+def test_config_keys_that_appear_or_disappear_are_changes_with_one_source() -> None:
+    base = plan(config={"ukdac:fqdn": ConfigEntry(value="x.org", source="stack file")})
+    head = plan(
+        config={
+            "ukdac:fqdn": ConfigEntry(value="x.org", source="stack file"),
+            "ukdac:qserv.storage": ConfigEntry(value="100Gi", source="prod profile"),
+        }
+    )
+    (added,) = diff_plans(base, head).config
+    assert (added.key, added.before, added.after) == ("ukdac:qserv.storage", ABSENT, "100Gi")
+    assert (added.before_source, added.after_source) == (None, "prod profile")
+    (removed,) = diff_plans(head, base).config
+    assert (removed.before, removed.after, removed.after_source) == ("100Gi", ABSENT, None)
+
+
+def test_secret_text_under_a_changed_input_is_shown_part_by_part() -> None:
+    """A changed map of secrets shows each secret's redacted lines under its own path."""
+    parts = {"stringData.a": ["one"], "stringData.b": ["two"]}
+    before = resource("s", "kubernetes:core/v1:Secret", {"stringData": "[secret:aaaa]"})
+    after = resource("s", "kubernetes:core/v1:Secret", {"stringData": "[secret:bbbb]"})
+    changed = {**parts, "stringData.b": ["three"]}
+    diff = diff_plans(
+        plan(before.model_copy(update={"secret_text": parts})),
+        plan(after.model_copy(update={"secret_text": changed})),
+    )
+    (text,) = diff.resources[0].changes
+    assert text.before == SecretText(("# stringData.a", "one", "# stringData.b", "two"))
+    assert text.after == SecretText(("# stringData.a", "one", "# stringData.b", "three"))
