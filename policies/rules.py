@@ -165,8 +165,6 @@ def credentials_secret(view: StackView) -> Iterator[tuple[str, str]]:
                 yield secret.urn, f"{secret.name}: {key} holds credentials in plain text"
     for resource in view.resources:
         for path, value in _secret_leaves(resource.props):
-            if resource.type.startswith("pulumi:providers:") and path == "cloud":
-                continue
             if not _all_masked(value):
                 yield resource.urn, f"{resource.name}: {path} holds a credential in plain text"
     for key in ("kubeconfig", "s3AccessKey", "s3SecretKey", "cloudConf"):

@@ -3,17 +3,21 @@ tests/cloud): only what carries the stack's exact names, nothing that merely loo
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from infra.ops.cleanup import (
     CSI_CLUSTER_KEY,
     Leftover,
+    controller_names,
     delete_leftovers,
     find_leftovers,
     magnum_cluster_id,
 )
 from infra.ops.cloud import CloudError
 from tests.support.fake_cloud import FakeConnection, fake_cloud, item
+from tests.support.stacks import config
 
 CLUSTER = "ukdac-dev"
 OTHER = "ukdac-dev2"  # a neighbour whose names share a prefix with ours
@@ -164,3 +168,17 @@ def test_without_magnum_there_is_no_uuid_to_ask_for() -> None:
     world = _world()
     world.clusters = [item(id=MAGNUM_UUID, name=f"{CLUSTER}-magnum")]
     assert magnum_cluster_id(fake_cloud(world), f"{CLUSTER}-magnum") is None
+
+
+def test_only_a_magnum_stack_asks_magnum_for_its_uuid() -> None:
+    world = _world()
+    world.services = ("load-balancer", "container-infra")
+    d = config("ukdac-dev")
+    world.clusters = [item(id=MAGNUM_UUID, name=d.names.magnum_cluster)]
+    cloud = fake_cloud(world)
+    assert controller_names(cloud, d) == ()  # kubeadm: ukdac's own controller, its own name
+    cluster = d.config.cluster.model_copy(update={"backend": "magnum"})
+    on_magnum = dataclasses.replace(d, config=d.config.model_copy(update={"cluster": cluster}))
+    assert controller_names(cloud, on_magnum) == (MAGNUM_UUID,)
+    world.clusters = []
+    assert controller_names(cloud, on_magnum) == ()  # not created yet, or already gone

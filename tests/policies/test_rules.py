@@ -55,6 +55,11 @@ def widen_https(data: dict[str, Any]) -> None:
     rule["portRangeMin"], rule["portRangeMax"] = 1, 65535
 
 
+def https_over_udp(data: dict[str, Any]) -> None:
+    """The right port in the wrong protocol is not the web."""
+    _resources(data, _rule(443, "0.0.0.0"))[0]["inputs"]["protocol"] = "udp"
+
+
 def api_from_elsewhere(data: dict[str, Any]) -> None:
     _resources(data, _rule(6443, "129.215"))[0]["inputs"]["remoteIpPrefix"] = "10.0.0.0/8"
 
@@ -190,6 +195,7 @@ BROKEN: list[tuple[str, str, Mutation]] = [
     ("prod-real-certificates", "ukdac-prod", staging_issuer_in_a_list),
     ("world-ingress-only-http-https", "ukdac-dev", open_ssh_to_world),
     ("world-ingress-only-http-https", "ukdac-dev", widen_https),
+    ("world-ingress-only-http-https", "ukdac-dev", https_over_udp),
     ("ssh-and-api-from-admins", "ukdac-dev", open_ssh_to_world),
     ("ssh-and-api-from-admins", "ukdac-test", api_from_elsewhere),
     ("credentials-are-secret", "ukdac-dev", plain_kubeconfig),
