@@ -367,3 +367,24 @@ def test_secret_text_under_a_changed_input_is_shown_part_by_part() -> None:
     (text,) = diff.resources[0].changes
     assert text.before == SecretText(("# stringData.a", "one", "# stringData.b", "two"))
     assert text.after == SecretText(("# stringData.a", "one", "# stringData.b", "three"))
+
+
+def test_a_replaced_service_account_key_is_the_clusters_identity() -> None:
+    key = "tls:index/privateKey:PrivateKey"
+    before = plan(resource("cluster-sa-key", key, {"algorithm": "ECDSA"}))
+    after = plan(resource("cluster-sa-key", key, {"algorithm": "RSA"}))
+    (change,) = diff_plans(before, after).resources
+    assert change.kind == "replace"
+    assert hazards(change) == ("stateful: the cluster's identity (a CA or service-account key)",)
+
+
+def test_a_stack_added_or_removed_diffs_against_nothing() -> None:
+    one = plan(resource("n", INSTANCE, {"name": "n"}))
+    added = diff_plans(None, one)
+    assert (added.base_exists, added.head_exists) == (False, True)
+    assert [r.kind for r in added.resources] == ["add"]
+    removed = diff_plans(one, None)
+    assert (removed.base_exists, removed.head_exists) == (True, False)
+    assert [r.kind for r in removed.resources] == ["remove"]
+    with pytest.raises(ValueError, match="nothing to compare"):
+        diff_plans(None, None)
