@@ -351,3 +351,26 @@ def test_an_annotation_naming_a_secret_object_is_not_a_credential_but_a_literal_
         assert flagged() == [
             f"vault: values.server.ingress.annotations.{key} holds a credential in plain text"
         ]
+
+
+@pytest.mark.parametrize("key", ["kubeconfig", "s3AccessKey", "s3SecretKey", "cloudConf"])
+def test_every_credential_output_must_be_secret(key: str) -> None:
+    data = copy.deepcopy(planned("ukdac-dev").model_dump(by_alias=True))
+    data["outputs"][key] = "plain"
+    violations = run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev")))
+    assert [v.message for v in violations] == [f"stack output {key} is not a secret"]
+
+
+def test_violations_name_the_path_and_the_ports() -> None:
+    """A reviewer finds the offending value from the message alone."""
+    data = copy.deepcopy(planned("ukdac-dev").model_dump(by_alias=True))
+    nested_plain_credential(data)
+    widen_https(data)
+    messages = {
+        v.message for v in run_all(from_plan(Plan.model_validate(data), admin_cidrs("ukdac-dev")))
+    }
+    assert any(
+        m.endswith(": metadata.extra[0].appPassword holds a credential in plain text")
+        for m in messages
+    ), messages
+    assert any("opens tcp 1-65535 to the Internet" in m for m in messages), messages
