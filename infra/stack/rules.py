@@ -201,11 +201,8 @@ def nodes_fit(s: Sections) -> Iterator[Problem]:
             f".{CONTROL_PLANE_OFFSET}, DHCP, router)",
             str(s.network.node_cidr),
         )
-    blocks = (
-        2 ** max(POD_BLOCK - s.network.pod_cidr.prefixlen, -1)
-        if (s.network.pod_cidr.prefixlen <= POD_BLOCK)
-        else 0
-    )
+    prefix = s.network.pod_cidr.prefixlen
+    blocks = 2 ** (POD_BLOCK - prefix) if prefix <= POD_BLOCK else 0
     if blocks < nodes:
         yield Problem(
             ("network", "podCidr"),

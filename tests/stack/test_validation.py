@@ -309,6 +309,16 @@ GOOD_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ),
     (DEV, {"cluster.nodeGroups": [_group("general", 3, {"node.kubernetes.io/pool": "a"})]}),
     (DEV, {"cluster.nodeGroups": [_group("general", 3, {"lsst.ac.uk/pool": "a"})]}),
+    # One node carrying Qserv's ingest label is enough.
+    (
+        DEV,
+        {
+            "cluster.nodeGroups": [
+                _group("ingest", 1),
+                {"name": "general", "flavor": "f", "count": 3},
+            ]
+        },
+    ),
     (DEV, {"qserv.enabled": False, "qserv.ingestNodeLabel": "tier=bigdata"}),
     (DEV, {"cluster.backend": "magnum", "cluster.bootVolumeSize": 50}),
     (DEV, {"vault.url": "https://vault.example.org", "vault.pathPrefix": "secret/uk/dev"}),
