@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -104,10 +105,14 @@ def _key(home: Path, name: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[str, str]]]:
     home = tmp_path_factory.mktemp("gnupg")
     home.chmod(0o700)
-    return {name: _key(home, name) for name in ("repository", "intruder")}
+    yield {name: _key(home, name) for name in ("repository", "intruder")}
+    # Making keys started an agent for this key ring; it must not outlive the tests.
+    subprocess.run(
+        ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False, timeout=60
+    )
 
 
 def _serve(tmp_path: Path, *armored: str) -> str:
