@@ -70,6 +70,11 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/cli/test_cli.py::test_secrets_lists_vault_paths_masked_and_show_needs_the_cli",
         GOLDEN,
     ),
+    # The writer that merges ukdac's keys into a phalanx fork.
+    "infra/ops/phalanx_checkout.py": (
+        "tests/ops/test_phalanx_checkout.py",
+        "tests/cli/test_cli.py::test_phalanx_values_writes_the_environment_file",
+    ),
     # Clean-up and preflight are proved against the real test cloud (tests/cloud); their
     # unit tests cover the arithmetic and the attribution rules only.
     "infra/ops/cleanup.py": ("tests/ops",),
