@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,19 @@ def render(
     """Every manifest the chart's own templates render for this release."""
     with _helm().Chart.load(str(chart_dir)) as chart:
         rendered: dict[str, str] = chart.render(values, name=release, namespace=namespace)
-    manifests = []
+    manifests: list[dict[str, Any]] = []
     for path, text in sorted(rendered.items()):
         if not path.endswith((".yaml", ".yml")):
             continue
         # Split as Helm does (releaseutil.SplitManifests): `---#comment` separates too.
         manifests.extend(m for part in _SEPARATOR.split(text) if (m := yaml.safe_load(part)))
     return manifests
+
+
+def render_release(release: Mapping[str, Any], charts_dir: Path) -> list[dict[str, Any]] | None:
+    """What a planned Helm release (its inputs) renders from the snapshot of its chart at its
+    version in `charts_dir` (`<chart>-<version>/`), or None without that snapshot."""
+    chart = charts_dir / f"{release['chart']}-{release['version']}"
+    if not chart.is_dir():
+        return None
+    return render(chart, release.get("values") or {}, release["name"], release["namespace"])

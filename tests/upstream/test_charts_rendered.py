@@ -12,7 +12,7 @@ import pytest
 from components.kubernetes.cloud_provider import CONFIG_DIGEST
 from components.kubernetes.vault import TLS_DIR, TLS_SECRET
 from infra.versions import pinned
-from tests.support.helm import render
+from tests.support.helm import render_release
 from tests.support.stacks import STACKS, config, planned
 from tests.support.upstream import upstream_dir
 
@@ -30,9 +30,9 @@ def _rendered(stack: str, chart: str) -> list[dict[str, Any]]:
         for r in planned(stack, show_secrets=True).find("kubernetes:helm.sh/v3:Release")
         if r.inputs["chart"] == chart
     ]
-    inputs = release.inputs
-    folder = upstream_dir("UKDAC_CHARTS_DIR") / f"{chart}-{inputs['version']}"
-    return render(folder, inputs.get("values") or {}, inputs["name"], inputs["namespace"])
+    objects = render_release(release.inputs, upstream_dir("UKDAC_CHARTS_DIR"))
+    assert objects is not None, f"no snapshot of {chart} {release.inputs['version']}"
+    return objects
 
 
 @pytest.mark.parametrize("chart", CHARTS)

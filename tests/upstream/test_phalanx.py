@@ -33,7 +33,13 @@ from infra.stack.phalanx import (
 )
 from infra.stack.validation import validate
 from infra.versions import pinned
-from tests.support.helm import ObjectKey, application_values, object_key, render
+from tests.support.helm import (
+    ObjectKey,
+    application_values,
+    object_key,
+    render,
+    render_release,
+)
 from tests.support.stacks import ROOT, STACKS, config, planned
 from tests.support.upstream import upstream_dir
 
@@ -169,7 +175,7 @@ def _handed_over(resource: PlannedResource) -> bool:
     if resource.type == RELEASE:
         return ignored >= _MANAGED_BY_RELEASE
     managed = set(resource.inputs) - {"apiVersion", "kind", "metadata"}
-    return managed <= ignored and (managed or "metadata" in ignored)
+    return managed <= ignored and bool(managed or "metadata" in ignored)
 
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -192,8 +198,19 @@ def _app_of_apps(stack: str) -> dict[str, Any]:
     return dict(application.inputs)
 
 
-def _source_helm(stack: str) -> dict[str, Any]:
-    return dict(_app_of_apps(stack)["spec"]["source"]["helm"])
+@cache
+def _app_of_apps_rendered(stack: str) -> list[dict[str, Any]]:
+    """What the app of apps ukdac declares renders from the fork (its source and values)."""
+    fork, _ = _fork()
+    app_of_apps = _app_of_apps(stack)
+    source = app_of_apps["spec"]["source"]
+    chart = fork / source["path"]
+    values = application_values(chart, source["helm"])
+    return render(chart, values, app_of_apps["metadata"]["name"], "argocd")
+
+
+def _applications(stack: str) -> list[dict[str, Any]]:
+    return [m for m in _app_of_apps_rendered(stack) if m["kind"] == "Application"]
 
 
 @cache
@@ -201,15 +218,11 @@ def _phalanx_owned(stack: str) -> dict[ObjectKey, list[Owner]]:
     """Every object Argo CD would own: what the app of apps renders from ukdac's Application,
     then each child Application's release and the objects of its chart's own templates."""
     fork, _ = _fork()
-    app_of_apps = _app_of_apps(stack)
-    source = app_of_apps["spec"]["source"]
-    chart = fork / source["path"]
     owned: dict[ObjectKey, list[Owner]] = {}
-    name = app_of_apps["metadata"]["name"]
-    top = render(chart, application_values(chart, source["helm"]), name, "argocd")
-    for manifest in top:
+    name = _app_of_apps(stack)["metadata"]["name"]
+    for manifest in _app_of_apps_rendered(stack):
         owned.setdefault(object_key(manifest, "argocd"), []).append(Owner(f"app of apps {name}"))
-    for application in (m for m in top if m["kind"] == "Application"):
+    for application in _applications(stack):
         spec = application["spec"]
         app = application["metadata"]["name"]
         namespace = spec["destination"]["namespace"]
@@ -223,25 +236,14 @@ def _phalanx_owned(stack: str) -> dict[ObjectKey, list[Owner]]:
     return owned
 
 
-def _ukdac_release_objects(release: PlannedResource) -> list[dict[str, Any]] | None:
-    """What one of ukdac's own releases renders (the pinned chart from UKDAC_CHARTS_DIR),
-    or None without a snapshot of that chart."""
-    inputs = release.inputs
-    chart = upstream_dir("UKDAC_CHARTS_DIR") / f"{inputs['chart']}-{inputs['version']}"
-    if not chart.is_dir():
-        return None
-    return render(chart, inputs.get("values") or {}, inputs["name"], inputs["namespace"])
-
-
-# Releases Pulumi manages whose chart has no snapshot: their objects could not be compared.
-_UNRENDERED: set[str] = set()
-
-
 @cache
-def _ukdac_owned(stack: str) -> dict[ObjectKey, list[Owner]]:
-    """Every object ukdac's plan makes: its Kubernetes resources, its Helm releases, the
-    namespaces they create, and what the releases Pulumi keeps managing render."""
+def _ukdac_owned(stack: str) -> tuple[dict[ObjectKey, list[Owner]], frozenset[str]]:
+    """Every object ukdac's plan makes: its Kubernetes resources, its Helm releases, and
+    what the releases Pulumi keeps managing render; and the charts (of those releases) with
+    no snapshot in UKDAC_CHARTS_DIR, whose objects could not be compared."""
     owned: dict[ObjectKey, list[Owner]] = {}
+    unrendered: set[str] = set()
+    charts = upstream_dir("UKDAC_CHARTS_DIR")
     operator = upstream_dir("UKDAC_QSERV_OPERATOR_DIR") / "manifests" / "operator.yaml"
     for resource in planned(stack).resources:
         if not resource.type.startswith("kubernetes:"):
@@ -255,9 +257,9 @@ def _ukdac_owned(stack: str) -> dict[ObjectKey, list[Owner]]:
             # when missing and never updates or deletes it.
             owned.setdefault(_release_key(inputs["name"], namespace), []).append(owner)
             if not owner.handed_over:
-                objects = _ukdac_release_objects(resource)
+                objects = render_release(inputs, charts)
                 if objects is None:
-                    _UNRENDERED.add(f"{inputs['chart']} {inputs['version']}")
+                    unrendered.add(f"{inputs['chart']} {inputs['version']}")
                 manifests.extend(objects or [])
         elif resource.type == "kubernetes:yaml/v2:ConfigFile":
             assert resource.name == "qserv-operator", resource.name
@@ -270,7 +272,7 @@ def _ukdac_owned(stack: str) -> dict[ObjectKey, list[Owner]]:
             continue
         for manifest in manifests:
             owned.setdefault(object_key(manifest, namespace), []).append(owner)
-    return owned
+    return owned, frozenset(unrendered)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -290,10 +292,7 @@ def test_the_app_of_apps_points_every_application_at_the_fork(stack: str) -> Non
     enabled = set(loaded[stack].applications)
     assert enabled <= rendered, enabled - rendered
     assert all(any(n.startswith(f"{e}-") for e in enabled) for n in rendered - enabled)
-    fork, _ = _fork()
-    chart = fork / source["path"]
-    top = render(chart, application_values(chart, source["helm"]), "app-of-apps", "argocd")
-    for application in (m for m in top if m["kind"] == "Application"):
+    for application in _applications(stack):
         child = application["spec"]["source"]
         assert (child["repoURL"], child["targetRevision"]) == (
             d.config.phalanx.repository,
@@ -305,7 +304,7 @@ def test_the_app_of_apps_points_every_application_at_the_fork(stack: str) -> Non
 def test_no_object_is_owned_by_both_ukdac_and_phalanx(stack: str) -> None:
     """Where both make an object, ukdac's half is a bootstrap handed over to Argo CD;
     everything ukdac hands over is something an Application then owns."""
-    ukdac = _ukdac_owned(stack)
+    ukdac, unrendered = _ukdac_owned(stack)
     phalanx = _phalanx_owned(stack)
     twice = {
         str(key): [o.what for o in ukdac[key] if not o.handed_over] + [o.what for o in owners]
@@ -321,7 +320,7 @@ def test_no_object_is_owned_by_both_ukdac_and_phalanx(stack: str) -> None:
     } <= handed_over
     within_phalanx = {str(k): [o.what for o in v] for k, v in phalanx.items() if len(v) > 1}
     assert not within_phalanx, within_phalanx
-    assert not _UNRENDERED, f"no chart snapshot in UKDAC_CHARTS_DIR for {sorted(_UNRENDERED)}"
+    assert not unrendered, f"no chart snapshot in UKDAC_CHARTS_DIR for {sorted(unrendered)}"
 
 
 @pytest.mark.parametrize("app", ["argocd", "vault-secrets-operator"])
@@ -333,9 +332,7 @@ def test_each_bootstrap_release_is_the_one_phalanxs_application_renders(
     values as the rendered Application gives them (its value files and Helm parameters, its
     chart's dependency), and as ukdac's values functions compute them."""
     fork, _ = _fork()
-    environments = fork / "environments"
-    top = render(environments, application_values(environments, _source_helm(stack)), "a", "b")
-    (application,) = [m for m in top if m["kind"] == "Application" and m["metadata"]["name"] == app]
+    (application,) = [m for m in _applications(stack) if m["metadata"]["name"] == app]
     spec = application["spec"]
     chart_dir = fork / spec["source"]["path"]
     (dependency,) = yaml.safe_load((chart_dir / "Chart.yaml").read_text())["dependencies"]
