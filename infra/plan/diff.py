@@ -22,6 +22,7 @@ from infra.plan.footprint import Footprint, footprint
 from infra.plan.model import Plan, PlannedResource, join_path
 from infra.plan.replacements import matches, replacing_paths
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY
+from policies.rules import IDENTITY_KEYS
 
 # `keep`: only inputs the program tells the engine to ignore changed, so nothing happens to
 # the resource (such as a node's user data, which applies to new nodes only).
@@ -359,7 +360,6 @@ STATEFUL = {
 }
 STATEFUL_CHARTS = {"vault": "Vault and its storage"}
 INSTANCE = "openstack:compute/instance:Instance"
-_IDENTITY_KEYS = ("-ca-key", "-sa-key")
 
 
 def hazards(resource: ResourceDiff) -> tuple[str, ...]:
@@ -375,9 +375,7 @@ def hazards(resource: ResourceDiff) -> tuple[str, ...]:
     what = STATEFUL.get(resource.type)
     if resource.type == "kubernetes:helm.sh/v3:Release":
         what = STATEFUL_CHARTS.get(str(resource.inputs.get("chart")))
-    if resource.type == "tls:index/privateKey:PrivateKey" and resource.name.endswith(
-        _IDENTITY_KEYS
-    ):
+    if resource.type == "tls:index/privateKey:PrivateKey" and resource.name.endswith(IDENTITY_KEYS):
         what = "the cluster's identity (a CA or service-account key)"
     if what:
         found.append(f"stateful: {what}")
