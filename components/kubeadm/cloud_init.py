@@ -17,6 +17,10 @@ from components.kubeadm.documents import DUMPER
 Action = Literal["init", "join-control-plane", "join"]
 PKI_DIR = "/etc/kubernetes/pki"
 KUBEADM_CONFIG = "/etc/kubernetes/kubeadm.yaml"
+# Control plane 0's second recipe: how it joins when it replaces a lost first node.
+KUBEADM_JOIN_CONFIG = "/etc/kubernetes/kubeadm-join.yaml"
+# Written when this boot initialised the cluster, so what only a new cluster needs runs once.
+INITIALISED_MARK = "/run/ukdac-initialised"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
 KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
 
@@ -93,6 +97,48 @@ def trust_signing_key(url: str, fingerprint: str, keyring: str) -> str:
         f"{download} || {{ rm -f {download} {keyring}; "
         f"echo 'ukdac: {url} is not the key {fingerprint}' >&2; exit 1; }}"
     )
+
+
+@dataclass(frozen=True)
+class Rejoin:
+    """Control plane 0's way back into a running cluster when it is a replacement.
+
+    The first node of a cluster runs `kubeadm init` once in the cluster's life. A server
+    replacing it (same pre-made port, same address) finds another control plane's API
+    answering and joins with `join_config` instead; with none answering it initialises.
+    `api_name` resolves to this node's own address, which no API answers on yet, so it
+    points at the answering peer for the join and back afterwards.
+    """
+
+    join_config: str
+    peers: tuple[str, ...]
+    api_name: str
+    own_address: str
+
+
+def init_or_join(rejoin: Rejoin, hosts: str = "/etc/hosts", mark: str = INITIALISED_MARK) -> str:
+    """One runcmd line: join through the first peer whose API answers, else `kubeadm init`
+    (and leave `mark`). A failed join or init ends the boot."""
+    own, name = rejoin.own_address, rejoin.api_name
+    own_re, name_re = own.replace(".", r"\."), name.replace(".", r"\.")
+    probe = (
+        f"for a in {' '.join(rejoin.peers)}; do "
+        f"if curl -sk --max-time 5 -o /dev/null https://$a:6443/livez; then peer=$a; break; fi; "
+        "done"
+    )
+    join = (
+        f'sed -i "s/^{own_re} {name_re}$/$peer {name}/" {hosts} && '
+        f"kubeadm join --config {KUBEADM_JOIN_CONFIG}; joined=$?; "
+        f'sed -i "s/^$peer {name_re}$/{own} {name}/" {hosts}; '
+        '[ "$joined" -eq 0 ] || exit 1'
+    )
+    init = f"kubeadm init --config {KUBEADM_CONFIG} && touch {mark} || exit 1"
+    return f'peer=""; {probe}; if [ -n "$peer" ]; then {join}; else {init}; fi'
+
+
+def once_initialised(command: str, mark: str = INITIALISED_MARK) -> str:
+    """`command`, only where this boot made a new cluster (the pod network, for one)."""
+    return f"if [ -e {mark} ]; then {command}; fi"
 
 
 @dataclass(frozen=True)
@@ -219,6 +265,7 @@ def render(
     cni: CniInstall | None = None,
     block_metadata: bool = False,
     admission: tuple[str, str] | None = None,
+    rejoin: Rejoin | None = None,
 ) -> str:
     """The `#cloud-config` document of one node.
 
@@ -227,7 +274,8 @@ def render(
     there holds the cluster's keys, and the node no longer needs it once it has joined
     (OCCM and Cinder CSI read the config drive instead). `admission` is a control plane's
     (path, content) of the API server's admission configuration. `apt_key_fingerprint` is
-    the package repository's signing key, checked before apt trusts it.
+    the package repository's signing key, checked before apt trusts it. `rejoin` lets a
+    first control plane that replaces a lost one join the running cluster (`init` only).
     """
     minor = ".".join(kubernetes_version.split(".")[:2])
     repo = f"https://pkgs.k8s.io/core:/stable:/v{minor}/deb/"
@@ -273,7 +321,13 @@ def render(
         ["systemctl", "enable", "--now", "kubelet"],
     ]
     commands += [f"echo '{address} {name}' >> /etc/hosts" for name, address in hosts]
-    if action == "init":
+    if action == "init" and rejoin is not None:
+        files.append(
+            {"path": KUBEADM_JOIN_CONFIG, "permissions": "0600", "content": rejoin.join_config}
+        )
+        commands.append(init_or_join(rejoin))
+        commands += [once_initialised(c) for c in (cni.commands if cni else ())]
+    elif action == "init":
         commands.append(["kubeadm", "init", "--config", KUBEADM_CONFIG])
         commands += list(cni.commands if cni else ())
     else:

@@ -31,6 +31,9 @@ ADMIN_HOURS = 365 * 24
 ADMIN_RENEWAL_HOURS = 30 * 24
 CONTROL_PLANE_OFFSET = 10  # control-plane i gets host .10+i of the node subnet
 ADMISSION_CONFIG = "/etc/kubernetes/admission/admission.yaml"
+# A Nova server's inputs that would replace it (user data, boot volume: a new image's id),
+# rebuild it (image name) or resize it (flavor): what it is built from, not what it is.
+RECIPE_INPUTS = ("userData", "imageName", "blockDevices", "flavorName")
 
 
 def _admission(args: KubeadmClusterArgs) -> tuple[str, str] | None:
@@ -44,10 +47,16 @@ def _admission(args: KubeadmClusterArgs) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class NodeNames:
-    """A node's physical names: its Nova server and its pre-made Neutron port."""
+    """A node's names: its Nova server, its pre-made Neutron port, and its logical key.
+
+    The key names the node's resources under the cluster: a node with a new key is a new
+    node (how a group rolls to a new wave), one that keeps its key is never replaced by a
+    changed recipe.
+    """
 
     server: str
     port: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -108,8 +117,9 @@ class KubeadmClusterArgs:
     # Protect what losing would lose the cluster: control planes and their ports, the CAs
     # and service-account key, the floating IP the DNS names point at.
     protect: bool = False
-    # A node's user data applies when it is created; changing it later changes no node.
-    user_data_for_new_nodes_only: bool = True
+    # A node's recipe (RECIPE_INPUTS) applies when it is created; changing it later
+    # changes no node.
+    recipe_for_new_nodes_only: bool = True
     # Pod Security admission on every API server: (enforced level, exempt namespaces).
     pod_security: tuple[str, tuple[str, ...]] | None = None
 
@@ -148,7 +158,7 @@ class _Layout:
 
 
 def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]) -> str:
-    fip, token, pki_files = values
+    fip, token, ca_hash, pki_files = values
     config = documents.init_documents(
         cluster_name=args.cluster_name,
         kubernetes_version=args.kubernetes_version,
@@ -171,7 +181,24 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
         cni=args.cni,
         block_metadata=args.config_drive,
         admission=_admission(args),
+        rejoin=_rejoin(layout, token, ca_hash),
     )
+
+
+def _rejoin(layout: _Layout, token: str, ca_hash: str) -> cloud_init.Rejoin | None:
+    """How a replacement of control plane 0 joins the cluster its peers still run."""
+    own, *peers = layout.cp_addresses
+    if not peers:
+        return None  # a lone control plane has nobody to join: its loss is a restore
+    join = documents.join_documents(
+        api_endpoint=layout.endpoint,
+        bootstrap_token=token,
+        ca_cert_hash=ca_hash,
+        labels={},
+        taints=(),
+        control_plane_address=own,
+    )
+    return cloud_init.Rejoin(documents.render(join), tuple(peers), layout.api_name, own)
 
 
 def _join_user_data(
@@ -357,15 +384,15 @@ class KubeadmCluster(pulumi.ComponentResource):
         server_group = self._server_group("control-plane", spec.server_group, "anti-affinity")
         self.first: openstack.compute.Instance | None = None
         for index, (node, address) in enumerate(zip(spec.nodes, layout.cp_addresses, strict=True)):
-            logical = f"{self.name}-control-plane-{index}"
+            logical = f"{self.name}-{node.key}"
             groups = [args.security_group_ids["control-plane"]]
             if index == 0:
                 groups.append(args.security_group_ids["ingress"])
             port = self._port(logical, node.port, groups, address, protect=args.protect)
             if index == 0:
-                user_data = pulumi.Output.all(self.fip.address, self.token, self.pki_files).apply(
-                    functools.partial(_init_user_data, args, layout)
-                )
+                user_data = pulumi.Output.all(
+                    self.fip.address, self.token, self.ca_cert_hash, self.pki_files
+                ).apply(functools.partial(_init_user_data, args, layout))
             else:
                 user_data = pulumi.Output.all(self.token, self.ca_cert_hash, self.pki_files).apply(
                     functools.partial(_join_user_data, args, layout, {}, (), address)
@@ -398,8 +425,8 @@ class KubeadmCluster(pulumi.ComponentResource):
                     _join_user_data, args, layout, dict(group.labels), group.taints, None
                 )
             )
-            for index, node in enumerate(group.nodes):
-                logical = f"{self.name}-{group.name}-{index}"
+            for node in group.nodes:
+                logical = f"{self.name}-{node.key}"
                 workers = [args.security_group_ids["workers"]]
                 port = self._port(logical, node.port, workers, None)
                 self._instance(
@@ -483,8 +510,11 @@ class KubeadmCluster(pulumi.ComponentResource):
                 parent=self,
                 depends_on=after,
                 protect=protect,
-                # User data is the recipe for new nodes: a changed recipe never replaces
-                # a running node (a replaced control plane 0 would start a new cluster).
-                ignore_changes=["userData"] if args.user_data_for_new_nodes_only else None,
+                # What a node is built from is the recipe for new nodes: changing it never
+                # replaces, rebuilds or resizes a running node (a group rolls to a new
+                # recipe through a new generation of nodes).
+                ignore_changes=list(RECIPE_INPUTS) if args.recipe_for_new_nodes_only else None,
+                # The pre-made port is bound to the old server until it is gone.
+                delete_before_replace=True,
             ),
         )

@@ -15,7 +15,10 @@ from rich.tree import Tree
 from infra.plan.diff import ABSENT, Change, ResourceDiff, SecretText, StackDiff, hazards
 from infra.plan.footprint import Footprint
 from infra.plan.model import Plan, PlannedResource
+from infra.stack.deployment import NODE_GROUP_METADATA_KEY
 from infra.stack.profiles import FLAVORS
+
+INSTANCE = "openstack:compute/instance:Instance"
 
 COMMENT_MARKER = "<!-- ukdac-plan-diff -->"
 _FLAGS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "customTimeouts")
@@ -193,6 +196,30 @@ def _delta_text(rows: list[tuple[str, int, int]]) -> str:
     return ", ".join(f"{what} {a} → {b} ({b - a:+d})" for what, a, b in rows)
 
 
+def node_rollout(diff: StackDiff) -> list[str]:
+    """Per node group, the nodes a change brings up, retires, resizes or rebuilds, and those
+    that keep running from an older recipe: a rollout reads as waves, not resource lines."""
+    counts: dict[str, dict[str, int]] = {}
+    for resource in diff.resources:
+        if resource.type != INSTANCE:
+            continue
+        group = str((resource.inputs.get("metadata") or {}).get(NODE_GROUP_METADATA_KEY, "?"))
+        tally = counts.setdefault(group, {})
+        tally[resource.kind] = tally.get(resource.kind, 0) + 1
+    words = {
+        "add": "new",
+        "remove": "retired",
+        "replace": "REPLACED",
+        "update": "changed in place",
+        "keep": "kept on their recipe",
+    }
+    lines = []
+    for group, tally in sorted(counts.items()):
+        parts = [f"{tally[kind]} {word}" for kind, word in words.items() if tally.get(kind)]
+        lines.append(f"{group}: {', '.join(parts)}")
+    return lines
+
+
 def render_diff(diffs: Iterable[StackDiff]) -> RenderableType:
     parts: list[RenderableType] = []
     for diff in diffs:
@@ -220,6 +247,10 @@ def render_diff(diffs: Iterable[StackDiff]) -> RenderableType:
         delta = footprint_delta(diff)
         if delta:
             parts.append(Text(f"  footprint: {_delta_text(delta)}", style="bold"))
+        rollout = node_rollout(diff)
+        if rollout:
+            parts.append(Text("  nodes:", style="bold"))
+            parts += [Text(f"    {line}") for line in rollout]
         for resource in diff.resources:
             mark, style = _MARKS[resource.kind]
             parts.append(Text(f"  {mark} {resource.type}  {resource.name}", style=style))
@@ -345,6 +376,9 @@ def _overview(d: StackDiff) -> list[str]:
     delta = footprint_delta(d)
     if delta:
         lines += [f"**Footprint**: {_delta_text(delta)}", ""]
+    rollout = node_rollout(d)
+    if rollout:
+        lines += ["**Nodes**", "", *(f"- {line}" for line in rollout), ""]
     return lines
 
 

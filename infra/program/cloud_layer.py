@@ -98,7 +98,7 @@ POD_SECURITY_EXEMPT: dict[str, str] = {
 
 
 def _node_names(d: Deployment, group: str) -> tuple[NodeNames, ...]:
-    return tuple(NodeNames(n.server, n.port) for n in d.names.nodes[group])
+    return tuple(NodeNames(n.server, n.port, n.key) for n in d.names.nodes[group])
 
 
 def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> KubeadmCluster:

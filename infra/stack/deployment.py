@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from infra.stack.model import StackConfig
+from infra.stack.model import NodeGroup, StackConfig
 from infra.stack.profiles import POLICIES
 
 # Security-group roles (the rule table's groups) and the control plane's node-group name.
@@ -45,6 +45,7 @@ class NodeName:
 
     server: str
     port: str
+    key: str  # the node's logical name under the cluster: its group, generation and index
 
 
 @dataclass(frozen=True)
@@ -83,16 +84,32 @@ class Deployment:
     buckets: tuple[BucketSpec, ...]
 
 
-def _node(stack: str, group: str, index: int) -> NodeName:
-    server = f"{stack}-{group}-{index}"
-    return NodeName(server=server, port=f"{server}-port")
+def _node(stack: str, group: str, index: int, generation: int = 1) -> NodeName:
+    """A node's names; the first generation's carry none (the names nodes always had)."""
+    key = f"{group}-{index}" if generation == 1 else f"{group}-g{generation}-{index}"
+    server = f"{stack}-{key}"
+    return NodeName(server=server, port=f"{server}-port", key=key)
+
+
+def _group_nodes(stack: str, group: NodeGroup) -> tuple[NodeName, ...]:
+    """During a rollout the retiring nodes of the previous wave, then the current wave."""
+    retiring = tuple(
+        _node(stack, group.name, i, group.generation - 1) for i in range(group.retiring)
+    )
+    return retiring + tuple(
+        _node(stack, group.name, i, group.generation) for i in range(group.count)
+    )
 
 
 def derive_names(stack: str, config: StackConfig) -> Names:
     """Physical names are `<stack>-<role>`: unique per stack within a shared project."""
     cluster = config.cluster
-    counts: dict[str, int] = {CONTROL_PLANE: cluster.control_plane.count}
-    counts.update({g.name: g.count for g in cluster.node_groups})
+    nodes = {
+        CONTROL_PLANE: tuple(
+            _node(stack, CONTROL_PLANE, i) for i in range(cluster.control_plane.count)
+        )
+    }
+    nodes.update({g.name: _group_nodes(stack, g) for g in cluster.node_groups})
     return Names(
         cluster=stack,
         network=f"{stack}-net",
@@ -103,8 +120,8 @@ def derive_names(stack: str, config: StackConfig) -> Names:
         api_host=f"kube-api.{stack}.internal",
         floating_ip_description=f"{stack}: Kubernetes API and ingress",
         security_groups={role: f"{stack}-{role}" for role in SECURITY_GROUP_ROLES},
-        server_groups={group: f"{stack}-{group}" for group in counts},
-        nodes={g: tuple(_node(stack, g, i) for i in range(n)) for g, n in counts.items()},
+        server_groups={group: f"{stack}-{group}" for group in nodes},
+        nodes=nodes,
         magnum_template=f"{stack}-k8s-{cluster.kubernetes_version}",
         magnum_cluster=stack,
         tags=(f"{STACK_TAG_KEY}={stack}",),

@@ -349,6 +349,28 @@ class NodeGroup(Section):
         description="Kubernetes taints of the nodes (kubeadm only).",
         max_length=16,
     )
+    generation: int = Field(
+        default=1,
+        strict=True,
+        ge=1,
+        le=999,
+        title="Generation",
+        description="The wave the group's nodes belong to (kubeadm). A running node never "
+        "changes when the recipe for new nodes does (image, flavor, Kubernetes version, user "
+        "data); raising the generation brings up a new wave of nodes, with new names, from "
+        "today's recipe and retires the old wave: the deliberate way to renew a group.",
+    )
+    retiring: int = Field(
+        default=0,
+        strict=True,
+        ge=0,
+        le=200,
+        title="Retiring nodes",
+        description="Nodes of the previous generation still running during a rollout: the "
+        "first `retiring` of them stay while the new wave joins. Raise `generation` with "
+        "`retiring` set to the old count, drain the old nodes, then lower it to 0, in steps "
+        "if you want less surge (docs/runbooks/upgrade.md).",
+    )
 
 
 class ControlPlane(Section):

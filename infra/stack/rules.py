@@ -184,7 +184,7 @@ def nodes_fit(s: Sections) -> Iterator[Problem]:
     if not s.cluster:
         return
     control = s.cluster.control_plane.count
-    nodes = control + sum(group.count for group in s.cluster.node_groups)
+    nodes = control + sum(group.count + group.retiring for group in s.cluster.node_groups)
     if nodes > MAX_NODES:
         yield Problem(
             ("cluster", "nodeGroups"),
@@ -286,6 +286,26 @@ def taints_need_kubeadm(s: Sections) -> Iterator[Problem]:
                 ("cluster", "nodeGroups", index, "taints"),
                 "Magnum cannot taint a node group's nodes; remove the taints or use "
                 "cluster.backend: kubeadm",
+            )
+
+
+def rollouts_well_formed(s: Sections) -> Iterator[Problem]:
+    """Retiring nodes belong to a previous generation; Magnum rolls its own node groups."""
+    if not s.cluster:
+        return
+    for index, group in enumerate(s.cluster.node_groups):
+        where = ("cluster", "nodeGroups", index)
+        if group.retiring and group.generation == 1:
+            yield Problem(
+                (*where, "retiring"),
+                "the first generation has no previous one to retire; raise `generation` "
+                "to start a rollout",
+            )
+        if s.cluster.backend == "magnum" and (group.generation > 1 or group.retiring):
+            yield Problem(
+                (*where, "generation"),
+                "Magnum replaces a node group's nodes itself (`openstack coe nodegroup "
+                "upgrade`); generations and retiring nodes are for cluster.backend: kubeadm",
             )
 
 
@@ -399,6 +419,7 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     schedulable_node,
     node_labels_settable,
     taints_need_kubeadm,
+    rollouts_well_formed,
     qserv_label_present,
     bucket_names_unique,
     vault_never_public_in_dev_mode,

@@ -99,13 +99,18 @@ def _kubeadm_program(**changes: object) -> Plan:
         pod_cidr="10.244.0.0/16",
         service_cidr="10.96.0.0/12",
         floating_ip_pool="external",
-        control_plane=ControlPlaneSpec("cp.flavor", "c-cps", (NodeNames("c-cp-0", "c-cp-0-p"),)),
+        control_plane=ControlPlaneSpec(
+            "cp.flavor", "c-cps", (NodeNames("c-cp-0", "c-cp-0-p", "control-plane-0"),)
+        ),
         node_groups=(
             NodeGroupSpec(
                 "gpu",
                 "gpu.flavor",
                 "c-gpus",
-                (NodeNames("c-gpu-0", "c-gpu-0-p"), NodeNames("c-gpu-1", "c-gpu-1-p")),
+                (
+                    NodeNames("c-gpu-0", "c-gpu-0-p", "gpu-0"),
+                    NodeNames("c-gpu-1", "c-gpu-1-p", "gpu-1"),
+                ),
                 labels=(("tier", "gpu"),),
                 taints=(Taint("nvidia.com/gpu", "true", "NoSchedule"),),
             ),
@@ -130,7 +135,7 @@ def test_kubeadm_cluster_alone_builds_nodes_from_its_arguments() -> None:
     plan = _kubeadm_program()
     instances = {r.inputs["name"]: r for r in plan.find("openstack:compute/instance:Instance")}
     assert set(instances) == {"c-cp-0", "c-gpu-0", "c-gpu-1"}
-    # Logical names come from the component's name, group and index, never the physical name.
+    # Logical names come from the component's name and each node's key, never the physical name.
     assert {r.name for r in instances.values()} == {"k-control-plane-0", "k-gpu-0", "k-gpu-1"}
     ports = {r.inputs["name"] for r in plan.find("openstack:networking/port:Port")}
     assert ports == {"c-cp-0-p", "c-gpu-0-p", "c-gpu-1-p"}
@@ -174,7 +179,9 @@ def test_kubeadm_cluster_boots_from_volume_and_adds_address_pairs_when_asked() -
 
 
 def test_kubeadm_control_planes_join_with_the_shared_pki() -> None:
-    three = tuple(NodeNames(f"c-control-plane-{i}", f"c-cp-{i}-port") for i in range(3))
+    three = tuple(
+        NodeNames(f"c-control-plane-{i}", f"c-cp-{i}-port", f"control-plane-{i}") for i in range(3)
+    )
     plan = _kubeadm_program(control_plane=ControlPlaneSpec("cp.flavor", "c-cps", three))
     instances = {r.inputs["name"]: r for r in plan.find("openstack:compute/instance:Instance")}
     for index in (1, 2):

@@ -249,6 +249,27 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
         "1, 3 or 5",
     ),
     (DEV, {"cluster.backend": "k3s"}, "ukdac:cluster.backend", "'kubeadm' or 'magnum'"),
+    (
+        DEV,
+        {"cluster.nodeGroups": [{"name": "g", "flavor": "f", "count": 2, "retiring": 2}]},
+        "ukdac:cluster.nodeGroups[0].retiring",
+        "raise `generation`",
+    ),
+    (
+        DEV,
+        {
+            "cluster.backend": "magnum",
+            "cluster.nodeGroups": [{"name": "g", "flavor": "f", "count": 2, "generation": 2}],
+        },
+        "ukdac:cluster.nodeGroups[0].generation",
+        "Magnum replaces a node group's nodes itself",
+    ),
+    (
+        DEV,
+        {"cluster.nodeGroups": [{"name": "g", "flavor": "f", "count": 150, "retiring": 150}]},
+        "ukdac:cluster.nodeGroups",
+        "at most",
+    ),
     (DEV, {"cloud.keypairPublicKey": "ssh-rsa AAAA"}, "ukdac:cloud.keypairPublicKey", "OpenSSH"),
     (
         DEV,

@@ -1,0 +1,137 @@
+"""Day two on a copy of prod, through the offline engine's diff: what a change to the stack
+file does to the running nodes. A changed recipe keeps every node; growing the cluster only
+adds; a group is renewed only by a deliberate new generation, wave by wave."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.plan.diff import StackDiff, diff_plans
+from infra.plan.engine import plan_stack
+from tests.support.stacks import ROOT
+
+INSTANCE = "openstack:compute/instance:Instance"
+PORT = "openstack:networking/port:Port"
+PROD = yaml.safe_load((ROOT / "stacks" / "Pulumi.ukdac-prod.yaml").read_text())
+GROUPS = [
+    {"name": "general", "flavor": "m1.2xlarge", "count": 6},
+    {"name": "utility", "flavor": "m1.2xlarge", "count": 10, "labels": {"tier": "utility"}},
+]
+
+
+def _cluster(**settings: Any) -> dict[str, Any]:
+    document = copy.deepcopy(PROD)
+    document["config"]["ukdac:cluster"] = settings
+    return document
+
+
+def _diff(
+    make_project: Callable[..., Any], base: dict[str, Any], head: dict[str, Any]
+) -> StackDiff:
+    before = plan_stack(make_project({"ukdac-prod": base}), "ukdac-prod")
+    after = plan_stack(make_project({"ukdac-prod": head}), "ukdac-prod")
+    return diff_plans(before, after)
+
+
+def _names(diff: StackDiff, kind: str, type_: str = INSTANCE) -> list[str]:
+    return sorted(r.name for r in diff.of_kind(kind) if r.type == type_)
+
+
+RECIPE_CHANGES: dict[str, dict[str, Any]] = {
+    "kubernetes patch": {"kubernetesVersion": "1.35.4"},
+    "boot from volume": {"bootVolumeSize": 80},
+    "a group's flavor": {"nodeGroups": [{**GROUPS[0], "flavor": "m1.xlarge"}, GROUPS[1]]},
+    "control-plane flavor": {"controlPlane": {"flavor": "m1.2xlarge", "count": 3}},
+}
+
+
+@pytest.mark.parametrize("change", RECIPE_CHANGES)
+def test_a_changed_recipe_keeps_every_running_node(make_project: Any, change: str) -> None:
+    diff = _diff(make_project, PROD, _cluster(**RECIPE_CHANGES[change]))
+    touched = [r for r in diff.resources if r.type in (INSTANCE, PORT) and r.kind != "keep"]
+    assert touched == []
+    assert len(_names(diff, "keep")) > 0  # the recipe did change: the nodes are kept anyway
+
+
+def test_a_new_image_keeps_every_running_node(make_project: Any) -> None:
+    head = copy.deepcopy(PROD)
+    head["config"]["ukdac:cloud"]["image"] = "ubuntu-24.04-noble-server-20261201"
+    diff = _diff(make_project, PROD, head)
+    assert [r.name for r in diff.resources if r.type == INSTANCE and r.kind != "keep"] == []
+
+
+GROWTH: dict[str, dict[str, Any]] = {
+    "a node more": {"nodeGroups": [{**GROUPS[0], "count": 7}, GROUPS[1]]},
+    "a new group": {"nodeGroups": [*GROUPS, {"name": "gpu", "flavor": "m1.xlarge", "count": 2}]},
+    "two control planes more": {"controlPlane": {"flavor": "m1.xlarge", "count": 5}},
+}
+
+
+@pytest.mark.parametrize("change", GROWTH)
+def test_growing_the_cluster_only_adds(make_project: Any, change: str) -> None:
+    diff = _diff(make_project, PROD, _cluster(**GROWTH[change]))
+    assert diff.of_kind("replace") == [] and diff.of_kind("remove") == []
+    assert _names(diff, "add") != []
+
+
+def test_a_new_generation_brings_up_a_wave_beside_the_old_one_then_retires_it(
+    make_project: Any,
+) -> None:
+    start = _cluster(nodeGroups=GROUPS)
+    rolling = _cluster(nodeGroups=[{**GROUPS[0], "generation": 2, "retiring": 6}, GROUPS[1]])
+    step = _cluster(nodeGroups=[{**GROUPS[0], "generation": 2, "retiring": 2}, GROUPS[1]])
+    done = _cluster(nodeGroups=[{**GROUPS[0], "generation": 2}, GROUPS[1]])
+
+    up = _diff(make_project, start, rolling)
+    assert _names(up, "add") == [f"cluster-general-g2-{i}" for i in range(6)]
+    assert _names(up, "add", PORT) == [f"cluster-general-g2-{i}-port" for i in range(6)]
+    assert up.of_kind("remove") == [] and up.of_kind("replace") == []
+
+    down = _diff(make_project, rolling, step)  # four old nodes drained: they go
+    assert _names(down, "remove") == [f"cluster-general-{i}" for i in range(2, 6)]
+    assert down.of_kind("add") == [] and down.of_kind("replace") == []
+
+    finished = _diff(make_project, step, done)
+    assert _names(finished, "remove") == ["cluster-general-0", "cluster-general-1"]
+    assert finished.of_kind("add") == [] and finished.of_kind("update") == []
+
+
+def test_raising_the_generation_without_retiring_replaces_the_wave_in_one_step(
+    make_project: Any,
+) -> None:
+    """Blue-green: every new node is created before any old one is deleted (the engine
+    deletes what left the program last), so the group never has fewer nodes than asked."""
+    diff = _diff(
+        make_project,
+        _cluster(nodeGroups=GROUPS),
+        _cluster(nodeGroups=[{**GROUPS[0], "generation": 2}, GROUPS[1]]),
+    )
+    assert _names(diff, "add") == [f"cluster-general-g2-{i}" for i in range(6)]
+    assert _names(diff, "remove") == [f"cluster-general-{i}" for i in range(6)]
+    assert diff.of_kind("replace") == []
+
+
+def test_a_node_that_must_be_replaced_frees_its_pre_made_port_first(make_project: Any) -> None:
+    plan = plan_stack(make_project({"ukdac-prod": PROD}), "ukdac-prod")
+    for instance in plan.find(INSTANCE):
+        assert instance.options.get("deleteBeforeReplace") is True, instance.name
+
+
+def test_the_diff_reads_a_rollout_as_waves_per_group(make_project: Any) -> None:
+    from infra.plan.render import markdown, node_rollout
+
+    rolling = _cluster(nodeGroups=[{**GROUPS[0], "generation": 2, "retiring": 2}, GROUPS[1]])
+    diff = _diff(make_project, PROD, rolling)
+    assert node_rollout(diff) == ["general: 6 new, 4 retired"]
+    assert "- general: 6 new, 4 retired" in markdown([diff])
+    patched = _diff(make_project, PROD, _cluster(kubernetesVersion="1.35.4"))
+    assert node_rollout(patched) == [
+        "control-plane: 3 kept on their recipe",
+        "general: 6 kept on their recipe",
+        "utility: 10 kept on their recipe",
+    ]
