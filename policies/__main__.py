@@ -19,6 +19,7 @@ CONFIG = PolicyConfigSchema(
     properties={
         "environment": {"type": "string", "enum": ["sandbox", "dev", "test", "prod"]},
         "adminCidrs": {"type": "array", "items": {"type": "string"}},
+        "allowed": {"type": "array", "items": {"type": "string"}},
     },
     required=["environment", "adminCidrs"],
 )
@@ -30,6 +31,7 @@ def view_of(args: StackValidationArgs) -> StackView:
         stack="",
         environment=str(config.get("environment", "")),
         admin_cidrs=tuple(config.get("adminCidrs", ())),
+        allowed=frozenset(config.get("allowed", ())),
         resources=tuple(
             Resource(
                 urn=r.urn,

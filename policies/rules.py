@@ -51,6 +51,8 @@ class StackView:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     secrets_visible: bool = False
     retain_visible: bool = False  # the engine does not tell a policy pack retainOnDelete
+    # Logical names the stack file's `ukdac:allow` lets be replaced or deleted.
+    allowed: frozenset[str] = frozenset()
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -210,8 +212,14 @@ def prod_protected(view: StackView) -> Iterator[tuple[str, str]]:
     if view.environment != "prod":
         return
     for resource, why in _prod_irreplaceable(view):
-        if not resource.protect:
-            yield resource.urn, f"{resource.name} {why} and must be protect=True"
+        if not resource.protect and resource.name not in view.allowed:
+            yield (
+                resource.urn,
+                (
+                    f"{resource.name} {why} and must be protect=True (or its change listed in "
+                    "the stack file's ukdac:allow, with a reason)"
+                ),
+            )
 
 
 def prod_buckets_retained(view: StackView) -> Iterator[tuple[str, str]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from policies.rules import Resource, StackView
 
 
-def from_plan(plan: object, admin_cidrs: tuple[str, ...]) -> StackView:
+def from_plan(
+    plan: object, admin_cidrs: tuple[str, ...], allowed: frozenset[str] = frozenset()
+) -> StackView:
     """A StackView of an offline plan (`infra.plan.model.Plan`); masked secrets stay masked."""
     from infra.plan.model import Plan
 
@@ -28,4 +30,5 @@ def from_plan(plan: object, admin_cidrs: tuple[str, ...]) -> StackView:
         outputs=plan.outputs,
         secrets_visible=True,
         retain_visible=True,
+        allowed=allowed,
     )

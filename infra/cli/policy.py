@@ -26,6 +26,7 @@ def policy_config(stack: Annotated[str, typer.Argument(help="Stack name.")]) -> 
     config = {
         "environment": d.config.environment,
         "adminCidrs": [str(c) for c in d.config.cloud.admin_cidrs],
+        "allowed": sorted(a.resource for a in d.config.allow),
     }
     sys.stdout.write(json.dumps({name: config for name in policy_names()}, indent=2) + "\n")
 
@@ -41,7 +42,9 @@ def policy_check(
     for name in stack_names(project, stacks, every):
         d = deployment(name)
         view = view_from_plan(
-            plan_stack(project, name), tuple(str(c) for c in d.config.cloud.admin_cidrs)
+            plan_stack(project, name),
+            tuple(str(c) for c in d.config.cloud.admin_cidrs),
+            frozenset(a.resource for a in d.config.allow),
         )
         violations = run_policies(view)
         for violation in violations:

@@ -64,7 +64,7 @@ class ResourceDiff:
     changes: tuple[Change, ...] = ()
     replace_because: tuple[str, ...] = ()  # the changes that force the replacement
     delete_before_replace: bool = False
-    protected: bool = False  # `protect` on the deployed (base) resource
+    protected: bool = False  # `protect` that stops the change (see `_changed`)
     inputs: Mapping[str, Any] = field(default_factory=dict)  # the head's (base's if removed)
 
 
@@ -311,7 +311,10 @@ def _changed(
         changes,
         replace_because=tuple(f"inputs.{p}" for p in because),
         delete_before_replace=bool(new.options.get("deleteBeforeReplace")),
-        protected=bool(old.options.get("protect")),
+        # The engine replaces a resource when either its deployed or its new state is
+        # unprotected (how `ukdac:allow` lets one change through), never deletes one that
+        # is deployed protected.
+        protected=bool(old.options.get("protect")) and bool(new.options.get("protect")),
         inputs=new.inputs,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from infra.program.allowances import Allowances
 from infra.program.cloud_layer import build_cloud_layer
 from infra.program.platform_layer import build_platform_layer
 from infra.stack.deployment import Deployment
@@ -12,6 +13,13 @@ from infra.stack.phalanx import application_values, environment_values
 
 def build(d: Deployment) -> None:
     """Declare every resource of the stack `d` describes and export its outputs."""
+    cfg = d.config
+    allowances = Allowances(cfg.allow)
+    _build(d)
+    allowances.report()
+
+
+def _build(d: Deployment) -> None:
     cfg = d.config
     cloud = build_cloud_layer(d)
 

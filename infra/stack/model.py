@@ -688,6 +688,28 @@ class SandboxConfig(Section):
     expires: date = Field(title="Expires", description="Date after which the sandbox is reaped.")
 
 
+class AllowedChange(Section):
+    """One change to a protected resource the stack file allows, and why."""
+
+    resource: str = Field(
+        title="Resource",
+        description="The resource's logical name as the plan shows it, such as "
+        "`cluster-control-plane-1`.",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,99}$",
+    )
+    change: Literal["replace", "delete"] = Field(
+        title="Change",
+        description="`replace` goes through in the same `up`; `delete` needs one `up` with the "
+        "allowance (it lifts the protection) before the one that removes the resource.",
+    )
+    reason: str = Field(
+        title="Reason",
+        description="Why, for the review and the record (a ticket, a fault).",
+        min_length=10,
+        max_length=300,
+    )
+
+
 class StackConfig(Section):
     """Everything under the `ukdac:` namespace of a stack file, after profile defaults."""
 
@@ -713,6 +735,15 @@ class StackConfig(Section):
     phalanx: PhalanxConfig = Field(title="Phalanx", description="The phalanx fork.")
     qserv: QservConfig = Field(title="Qserv", description="The Qserv database.")
     buckets: BucketsConfig = Field(title="Buckets", description="Object storage.")
+    allow: list[AllowedChange] = Field(
+        default=[],
+        max_length=20,
+        title="Allowed changes",
+        description="Changes to protected resources (prod's control planes, their ports, the "
+        "cluster's keys, Vault, Qserv, buckets, volume namespaces) this stack file allows: "
+        "each entry lifts `protect` from one resource while it is listed, and the policy pack "
+        "lets it through. Remove the entry once the change is done.",
+    )
     sandbox: SandboxConfig | None = Field(
         default=None,
         title="Sandbox",

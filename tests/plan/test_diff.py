@@ -388,3 +388,18 @@ def test_a_stack_added_or_removed_diffs_against_nothing() -> None:
     assert [r.kind for r in removed.resources] == ["remove"]
     with pytest.raises(ValueError, match="nothing to compare"):
         diff_plans(None, None)
+
+
+def test_a_replacement_is_blocked_only_while_both_states_are_protected() -> None:
+    """The engine replaces a resource whose new state is unprotected (an allowance), but
+    deletes only what was deployed unprotected."""
+    before = resource("cp", INSTANCE, {"keyPair": "k1"}, protect=True)
+    allowed = resource("cp", INSTANCE, {"keyPair": "k2"}, protect=False)
+    still = resource("cp", INSTANCE, {"keyPair": "k2"}, protect=True)
+    (through,) = diff_plans(plan(before), plan(allowed)).resources
+    (blocked,) = diff_plans(plan(before), plan(still)).resources
+    assert through.kind == blocked.kind == "replace"
+    assert not any(h.startswith("protected") for h in hazards(through))
+    assert any(h.startswith("protected") for h in hazards(blocked))
+    (gone,) = diff_plans(plan(before), plan()).resources
+    assert gone.kind == "remove" and any(h.startswith("protected") for h in hazards(gone))

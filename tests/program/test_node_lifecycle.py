@@ -135,3 +135,51 @@ def test_the_diff_reads_a_rollout_as_waves_per_group(make_project: Any) -> None:
         "general: 6 kept on their recipe",
         "utility: 10 kept on their recipe",
     ]
+
+
+def _allowing(*entries: dict[str, str]) -> dict[str, Any]:
+    document = copy.deepcopy(PROD)
+    document["config"]["ukdac:allow"] = list(entries)
+    return document
+
+
+def test_an_allowed_change_unprotects_exactly_its_resource_and_the_policy_lets_it_through(
+    make_project: Any,
+) -> None:
+    from policies.rules import run_all
+    from policies.views import from_plan
+
+    entry = {"resource": "cluster-control-plane-1", "change": "replace", "reason": "OPS-42 fault"}
+    project = make_project({"ukdac-prod": _allowing(entry)})
+    plan = plan_stack(project, "ukdac-prod")
+    unprotected = [
+        r.name
+        for r in plan.resources
+        if r.custom
+        and not r.options.get("protect")
+        and r.type == INSTANCE
+        and r.inputs["metadata"]["ukdac-node-group"] == "control-plane"
+    ]
+    assert unprotected == ["cluster-control-plane-1"]
+    assert any(
+        "cluster-control-plane-1 is unprotected for a replace (OPS-42" in w for w in plan.warnings
+    )
+    admins = ("129.215.0.0/16",)
+    assert run_all(from_plan(plan, admins, frozenset({"cluster-control-plane-1"}))) == []
+    (violation,) = run_all(from_plan(plan, admins))
+    assert "cluster-control-plane-1 is a control plane" in violation.message
+
+    base = plan_stack(make_project({"ukdac-prod": PROD}), "ukdac-prod")
+    (change,) = [r for r in diff_plans(base, plan).resources if r.name == "cluster-control-plane-1"]
+    assert change.changes[0].path == "options.protect"
+
+
+def test_an_allowance_that_names_nothing_protected_says_so(make_project: Any) -> None:
+    entry = {"resource": "cluster-control-plane-9", "change": "delete", "reason": "a typo here"}
+    plan = plan_stack(make_project({"ukdac-prod": _allowing(entry)}), "ukdac-prod")
+    assert any("cluster-control-plane-9 names no protected resource" in w for w in plan.warnings)
+    assert all(
+        r.options.get("protect")
+        for r in plan.find(INSTANCE)
+        if r.inputs["metadata"]["ukdac-node-group"] == "control-plane"
+    )

@@ -251,6 +251,18 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     (DEV, {"cluster.backend": "k3s"}, "ukdac:cluster.backend", "'kubeadm' or 'magnum'"),
     (
         DEV,
+        {"allow": [{"resource": "cluster-control-plane-0", "change": "move", "reason": "a fault"}]},
+        "ukdac:allow[0].change",
+        "'replace' or 'delete'",
+    ),
+    (
+        DEV,
+        {"allow": [{"resource": "cluster-control-plane-0", "change": "replace", "reason": "x"}]},
+        "ukdac:allow[0].reason",
+        "at least 10",
+    ),
+    (
+        DEV,
         {"cluster.nodeGroups": [{"name": "g", "flavor": "f", "count": 2, "retiring": 2}]},
         "ukdac:cluster.nodeGroups[0].retiring",
         "raise `generation`",
