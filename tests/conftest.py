@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,10 @@ import yaml
 
 from infra.stack.files import Project, load_project
 from tests.support.stacks import ROOT, project_file
+
+# The program's one input outside the stack file (the join token's expiry), fixed so that
+# plans, golden files included, do not change with the calendar.
+os.environ["UKDAC_TODAY"] = "2026-12-01"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -57,11 +57,12 @@ def init_documents(
     cert_sans: Sequence[str],
     pod_subnet: str,
     service_subnet: str,
-    bootstrap_token: str,
-    token_ttl: str,
     admission_config: str | None = None,
 ) -> list[dict[str, Any]]:
     """InitConfiguration, ClusterConfiguration and KubeletConfiguration of the first node.
+
+    It lists no bootstrap token: kubeadm's default one lapses in a day unused, and nodes
+    join with the token the program keeps in the cluster (`components/kubernetes/join_token`).
 
     `admission_config` is the path of an AdmissionConfiguration file every control plane
     has on disk; the API server reads it (its directory mounted read-only).
@@ -83,15 +84,6 @@ def init_documents(
         {
             "apiVersion": API_VERSION,
             "kind": "InitConfiguration",
-            "bootstrapTokens": [
-                {
-                    "token": bootstrap_token,
-                    "ttl": token_ttl,
-                    "usages": ["signing", "authentication"],
-                    "groups": [BOOTSTRAP_GROUP],
-                    "description": "worker join token (made by Pulumi)",
-                }
-            ],
             "localAPIEndpoint": {"advertiseAddress": advertise_address, "bindPort": 6443},
             "nodeRegistration": {
                 "criSocket": CRI_SOCKET,

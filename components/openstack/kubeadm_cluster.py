@@ -1,8 +1,9 @@
 """A kubeadm Kubernetes cluster on Nova instances, fully declared: no SSH, no manual steps.
 
-The program makes the cluster's CAs and service-account key (pulumi_tls) and its bootstrap
-token (pulumi_random); cloud-init writes them to each control plane, so the join hash and
-an admin kubeconfig are computed here. The floating IP on the first control plane's port is
+The program makes the cluster's CAs and service-account key (pulumi_tls) and its join
+token (pulumi_random; the platform layer keeps it in the cluster as a bootstrap-token
+Secret); cloud-init writes the keys to each control plane, so the join hash and an admin
+kubeconfig are computed here. The floating IP on the first control plane's port is
 both the API endpoint and the ingress entry, and it is in the API server's SANs.
 
 The user data holds cluster secrets: it is a secret output, and pods must be kept away from
@@ -12,6 +13,7 @@ the metadata service that serves it (the platform layer's network policy does th
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,9 +108,6 @@ class KubeadmClusterArgs:
     api_sans: tuple[str, ...] = ()
     boot_volume_size: int | None = None
     allowed_address_cidrs: tuple[str, ...] = ()
-    # The join token never expires ("0s"): a node added on any day joins with the token in
-    # its user data. Rotating it is a runbook step (docs/runbooks/upgrade.md).
-    token_ttl: str = "0s"  # noqa: S105 (a duration, not a password)
     metadata: Mapping[str, str] = field(default_factory=dict)
     group_metadata_key: str = "node-group"  # Nova metadata key naming a node's group
     # Nodes read their instance data from a config drive and close the metadata service
@@ -167,8 +166,6 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
         cert_sans=[fip, layout.api_name, *args.api_sans, *layout.cp_addresses],
         pod_subnet=args.pod_cidr,
         service_subnet=args.service_cidr,
-        bootstrap_token=token,
-        token_ttl=args.token_ttl,
         admission_config=ADMISSION_CONFIG if args.pod_security else None,
     )
     return cloud_init.render(
@@ -245,6 +242,13 @@ def _kubeconfig(cluster: str, values: list[Any]) -> str:
     )
 
 
+def _node_set_digest(args: KubeadmClusterArgs) -> str:
+    """A short digest of every node's key, control planes included."""
+    keys = [n.key for n in args.control_plane.nodes]
+    keys += [n.key for group in args.node_groups for n in group.nodes]
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
 def _secret(value: pulumi.Output[Any]) -> pulumi.Output[Any]:
     return pulumi.Output.secret(value)
 
@@ -268,12 +272,22 @@ class KubeadmCluster(pulumi.ComponentResource):
             f"{name}-keypair", name=args.keypair_name, public_key=args.public_key, opts=child
         )
         self._make_pki()
+        # A new join token whenever the set of nodes changes: the token in a retired or
+        # existing node's user data stops working once the cluster's Secret moves on.
+        keepers = {"nodes": _node_set_digest(args)}
         token_id = random.RandomString(
-            f"{name}-token-id", length=6, upper=False, special=False, opts=child
+            f"{name}-token-id", length=6, upper=False, special=False, keepers=keepers, opts=child
         )
         token_secret = random.RandomPassword(
-            f"{name}-token-secret", length=16, upper=False, special=False, opts=child
+            f"{name}-token-secret",
+            length=16,
+            upper=False,
+            special=False,
+            keepers=keepers,
+            opts=child,
         )
+        self.token_id: pulumi.Output[str] = token_id.result
+        self.token_secret: pulumi.Output[str] = _secret(token_secret.result)
         self.token = _secret(pulumi.Output.concat(token_id.result, ".", token_secret.result))
         self.ca_cert_hash: pulumi.Output[str] = self.ca.cert_pem.apply(pki.ca_cert_hash)
         self.fip = openstack.networking.FloatingIp(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import json
 import string
 import uuid
 from collections.abc import Callable, Mapping
@@ -339,7 +340,10 @@ def _random_text(urn: str, inputs: Mapping[str, Any]) -> str:
     if inputs.get("special", True):
         alphabet += inputs.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"
     length = int(inputs["length"])
-    stream = b"".join(_seed(urn, "random", str(i)) for i in range(length // 32 + 1))
+    # New keepers make a new value, as the provider's replacement does.
+    keepers = inputs.get("keepers")
+    salt = (json.dumps(plain(keepers), sort_keys=True),) if keepers else ()
+    stream = b"".join(_seed(urn, "random", str(i), *salt) for i in range(length // 32 + 1))
     return "".join(alphabet[b % len(alphabet)] for b in stream[:length])
 
 

@@ -12,6 +12,7 @@ from components.kubernetes.certificate import Certificate, CertificateArgs
 from components.kubernetes.cloud_provider import CloudProvider, CloudProviderArgs
 from components.kubernetes.helm import ChartRef
 from components.kubernetes.ingress import ImageRef, Ingress, IngressArgs
+from components.kubernetes.join_token import JoinToken, JoinTokenArgs
 from components.kubernetes.metadata_guard import MetadataGuard, MetadataGuardArgs
 from components.kubernetes.phalanx_bootstrap import (
     AppOfApps,
@@ -22,6 +23,8 @@ from components.kubernetes.phalanx_bootstrap import (
 from components.kubernetes.qserv import Qserv, QservArgs
 from components.kubernetes.ready import ClusterAccess
 from components.kubernetes.vault import Vault, VaultArgs
+from components.openstack.kubeadm_cluster import KubeadmCluster
+from infra.program.clock import join_token_expiry, today
 from infra.program.cloud_layer import CloudLayer
 from infra.stack.deployment import Deployment
 from infra.stack.phalanx import argocd_objects, argocd_values, vault_secrets_operator_values
@@ -148,6 +151,16 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
         pulumi.log.warn(warning)
     access = ClusterAccess("cluster-access", cloud.cluster.kubeconfig)
     on_cluster = pulumi.ResourceOptions(providers=[access.provider])
+    if isinstance(cloud.cluster, KubeadmCluster):
+        JoinToken(
+            "join-token",
+            JoinTokenArgs(
+                token_id=cloud.cluster.token_id,
+                token_secret=cloud.cluster.token_secret,
+                expires=join_token_expiry(today()),
+            ),
+            opts=on_cluster,
+        )
 
     storage = CloudProvider(
         "cloud-provider",

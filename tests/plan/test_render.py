@@ -40,11 +40,18 @@ def test_a_version_bump_and_one_more_node_read_as_what_they_do(
     head = plan_stack(project, "ukdac-dev")
     text = markdown([diff_plans(base, head)])
     section = text[text.index("### `ukdac-dev`") :]
-    # It leads with what is replaced: nothing, since user data is the recipe for new nodes;
+    # It leads with what is replaced: only the join token (a new node set gets a new one),
+    # a routine replacement with no warning, since user data is the recipe for new nodes;
     # the six existing nodes are kept and the stack is not flagged.
-    assert section.index("Nothing is replaced or deleted.") < section.index("**Configuration**")
-    assert "| `ukdac-dev` |  | 2 | 0 | 0 | 0 | 1 |" in text
+    replaced = section[
+        section.index("**Replaced or deleted**") : section.index("**Configuration**")
+    ]
+    assert replaced.count("- **replace**") == 3 and "⚠️" not in replaced
+    for name in ("cluster-token-id", "cluster-token-secret", "join-token-secret"):
+        assert f"**{name}**" in replaced
+    assert "| `ukdac-dev` |  | 2 | 0 | 3 | 0 | 1 |" in text
     assert "6 kept (only ignored inputs changed)" in section
+    assert "- general: 1 new, 3 kept on their recipe" in section
     assert (
         "- `ukdac:cluster.kubernetesVersion`: `1.35.3` → `1.35.4` (stack file; was dev profile)"
         in text

@@ -260,8 +260,12 @@ def test_join_hash_is_the_hash_of_the_ca_and_token_matches(stack: str) -> None:
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     expected = "sha256:" + hashlib.sha256(spki).hexdigest()
-    (init,) = [d for d in docs[first] if d["kind"] == "InitConfiguration"]
-    token = init["bootstrapTokens"][0]["token"]
+    (secret,) = [
+        r for r in planned(stack, show_secrets=True).resources if r.name == "join-token-secret"
+    ]
+    token = (
+        f"{secret.inputs['stringData']['token-id']}.{secret.inputs['stringData']['token-secret']}"
+    )
     for name, node_docs in docs.items():
         if name == first:
             continue

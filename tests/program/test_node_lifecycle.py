@@ -72,10 +72,18 @@ GROWTH: dict[str, dict[str, Any]] = {
 }
 
 
+# A new set of nodes gets a new join token (the old one stops working at once).
+JOIN_TOKEN = ["cluster-token-id", "cluster-token-secret", "join-token-secret"]
+
+
+def _replaced(diff: StackDiff) -> list[str]:
+    return sorted(r.name for r in diff.of_kind("replace"))
+
+
 @pytest.mark.parametrize("change", GROWTH)
 def test_growing_the_cluster_only_adds(make_project: Any, change: str) -> None:
     diff = _diff(make_project, PROD, _cluster(**GROWTH[change]))
-    assert diff.of_kind("replace") == [] and diff.of_kind("remove") == []
+    assert _replaced(diff) == JOIN_TOKEN and diff.of_kind("remove") == []
     assert _names(diff, "add") != []
 
 
@@ -90,15 +98,16 @@ def test_a_new_generation_brings_up_a_wave_beside_the_old_one_then_retires_it(
     up = _diff(make_project, start, rolling)
     assert _names(up, "add") == [f"cluster-general-g2-{i}" for i in range(6)]
     assert _names(up, "add", PORT) == [f"cluster-general-g2-{i}-port" for i in range(6)]
-    assert up.of_kind("remove") == [] and up.of_kind("replace") == []
+    assert up.of_kind("remove") == [] and _replaced(up) == JOIN_TOKEN
 
     down = _diff(make_project, rolling, step)  # four old nodes drained: they go
     assert _names(down, "remove") == [f"cluster-general-{i}" for i in range(2, 6)]
-    assert down.of_kind("add") == [] and down.of_kind("replace") == []
+    assert down.of_kind("add") == [] and _replaced(down) == JOIN_TOKEN
 
     finished = _diff(make_project, step, done)
     assert _names(finished, "remove") == ["cluster-general-0", "cluster-general-1"]
     assert finished.of_kind("add") == [] and finished.of_kind("update") == []
+    assert _replaced(finished) == JOIN_TOKEN
 
 
 def test_raising_the_generation_without_retiring_replaces_the_wave_in_one_step(
@@ -113,7 +122,7 @@ def test_raising_the_generation_without_retiring_replaces_the_wave_in_one_step(
     )
     assert _names(diff, "add") == [f"cluster-general-g2-{i}" for i in range(6)]
     assert _names(diff, "remove") == [f"cluster-general-{i}" for i in range(6)]
-    assert diff.of_kind("replace") == []
+    assert _replaced(diff) == JOIN_TOKEN
 
 
 def test_a_node_that_must_be_replaced_frees_its_pre_made_port_first(make_project: Any) -> None:
@@ -127,8 +136,13 @@ def test_the_diff_reads_a_rollout_as_waves_per_group(make_project: Any) -> None:
 
     rolling = _cluster(nodeGroups=[{**GROUPS[0], "generation": 2, "retiring": 2}, GROUPS[1]])
     diff = _diff(make_project, PROD, rolling)
-    assert node_rollout(diff) == ["general: 6 new, 4 retired"]
-    assert "- general: 6 new, 4 retired" in markdown([diff])
+    # The node set changed, so did the join token in every recipe: the rest are kept.
+    assert node_rollout(diff) == [
+        "control-plane: 3 kept on their recipe",
+        "general: 6 new, 4 retired, 2 kept on their recipe",
+        "utility: 10 kept on their recipe",
+    ]
+    assert "- general: 6 new, 4 retired, 2 kept on their recipe" in markdown([diff])
     patched = _diff(make_project, PROD, _cluster(kubernetesVersion="1.35.4"))
     assert node_rollout(patched) == [
         "control-plane: 3 kept on their recipe",

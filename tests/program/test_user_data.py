@@ -263,13 +263,39 @@ def test_every_api_server_enforces_pod_security(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_join_token_never_expires_so_nodes_join_on_any_day(stack: str) -> None:
+def test_nodes_join_with_the_programs_token_whose_window_follows_each_up(stack: str) -> None:
+    """No standing token: kubeadm init lists none, and the one nodes carry is a bootstrap
+    token Secret the program keeps, valid for two days after the plan's date (the tests
+    fix it at 2026-12-01) and then removed by the token cleaner."""
     first = _nodes(stack)["cluster-control-plane-0"]
     kubeadm = next(f["content"] for f in first["write_files"] if f["path"].endswith("kubeadm.yaml"))
     init = next(d for d in yaml.safe_load_all(kubeadm) if d["kind"] == "InitConfiguration")
-    (token,) = init["bootstrapTokens"]
-    assert token["ttl"] == "0s"
-    assert token["groups"] == ["system:bootstrappers:kubeadm:default-node-token"]
+    assert "bootstrapTokens" not in init
+    plan = planned(stack, show_secrets=True)
+    (secret,) = [r for r in plan.resources if r.name == "join-token-secret"]
+    data = secret.inputs["stringData"]
+    assert secret.inputs["type"] == "bootstrap.kubernetes.io/token"
+    assert secret.inputs["metadata"] == {
+        "name": f"bootstrap-token-{data['token-id']}",
+        "namespace": "kube-system",
+    }
+    assert data["expiration"] == "2026-12-03T00:00:00Z"
+    assert data["usage-bootstrap-authentication"] == data["usage-bootstrap-signing"] == "true"
+    assert data["auth-extra-groups"] == "system:bootstrappers:kubeadm:default-node-token"
+    for name, node in _nodes(stack).items():
+        path = (
+            "/etc/kubernetes/kubeadm-join.yaml"
+            if name.endswith("-0") and "control-plane" in name
+            else "/etc/kubernetes/kubeadm.yaml"
+        )
+        text = next((f["content"] for f in node["write_files"] if f["path"] == path), None)
+        if text is None:
+            continue  # a lone first control plane joins nothing
+        (join,) = yaml.safe_load_all(text)
+        assert (
+            join["discovery"]["bootstrapToken"]["token"]
+            == f"{data['token-id']}.{data['token-secret']}"
+        )
 
 
 @pytest.mark.parametrize("backend", ["kubeadm", "kubeadm-cilium"])

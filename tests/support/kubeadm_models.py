@@ -53,7 +53,9 @@ class BootstrapToken(Strict):
 class InitConfiguration(Strict):
     apiVersion: Literal["kubeadm.k8s.io/v1beta4"]
     kind: Literal["InitConfiguration"]
-    bootstrapTokens: list[BootstrapToken] = Field(min_length=1)
+    # Optional in kubeadm (it then makes a default token); ukdac's nodes join with the
+    # program's own token Secret, so the init configuration lists none.
+    bootstrapTokens: list[BootstrapToken] | None = None
     localAPIEndpoint: APIEndpoint
     nodeRegistration: NodeRegistration
 
