@@ -46,6 +46,23 @@ PINS: dict[str, Pin] = {
         "@sha256:ab9e75bd5aa26b383c4382b27a6957220e060974073c90cd0e1f8ff93bfbbc94",
         "phalanx applications/ingress-nginx/values.yaml @ 650a0ef (digestChroot)",
     ),
+    # Snapshots (components/kubernetes/snapshots.py): etcdctl from kubeadm's etcd image of
+    # the Kubernetes minor, Vault's CLI from the image the chart runs, rclone to upload.
+    "image/etcd": Pin(
+        "registry.k8s.io/etcd:3.6.5-0"
+        "@sha256:042ef9c02799eb9303abf1aa99b09f09d94b8ee3ba0c2dd3f42dc4e1d3dce534",
+        "kubeadm v1.35 cmd/kubeadm/app/constants DefaultEtcdVersion; digest of the tag on "
+        "registry.k8s.io",
+    ),
+    "image/vault": Pin(
+        "hashicorp/vault:2.0.4",
+        "vault-helm 0.34.1 values.yaml server.image (the server this CLI talks to)",
+    ),
+    "image/rclone": Pin(
+        "rclone/rclone:1.75.1"
+        "@sha256:45401ad7410db1d67ffdb58e19059ad20b0d8e0285a60e38bbec55cc1019c7a5",
+        "docker.io rclone/rclone 1.75.1 (index digest)",
+    ),
     # No tag carries the 2024.11.2-rc1 images: the manifests are taken at their commit.
     "qserv-operator": Pin(
         "7b1bbd2fb97562f9aafa4d3d15724a3f66fe78c7",

@@ -178,23 +178,30 @@ def credentials_secret(view: StackView) -> Iterator[tuple[str, str]]:
 VOLUME_NAMESPACES = ("vault", "qserv")
 # The cluster's identity: its CAs' and service-account keys (logical names end so).
 IDENTITY_KEYS = ("-ca-key", "-sa-key")
+# The passphrase the snapshots are encrypted with (the program's logical name).
+BACKUP_PASSPHRASE = "backup-passphrase"  # noqa: S105 (a resource name)
 
 
 def _control_plane(resource: Resource) -> bool:
     return (resource.props.get("metadata") or {}).get("ukdac-node-group") == "control-plane"
 
 
-def _prod_irreplaceable(view: StackView) -> Iterator[tuple[Resource, str]]:
-    """What losing would lose prod's data or its cluster, and what it is."""
+def _prod_data(view: StackView) -> Iterator[tuple[Resource, str]]:
+    """What losing would lose prod's data (or the key to its backups)."""
     for r in view.of_type("openstack:objectstorage/container:Container"):
         yield r, "holds prod data"
-    for r in view.releases("vault"):
-        yield r, "holds prod data"
-    for r in view.custom("Qserv"):
+    for r in [*view.releases("vault"), *view.custom("Qserv")]:
         yield r, "holds prod data"
     for r in view.of_type("kubernetes:core/v1:Namespace"):
         if (r.props.get("metadata") or {}).get("name") in VOLUME_NAMESPACES:
             yield r, "owns persistent volumes"
+    for r in view.of_type("random:index/randomPassword:RandomPassword"):
+        if r.name == BACKUP_PASSPHRASE:
+            yield r, "decrypts every backup"
+
+
+def _prod_cluster(view: StackView) -> Iterator[tuple[Resource, str]]:
+    """What losing would lose prod's cluster: its members, addresses and identity."""
     control_planes = [r for r in view.of_type(INSTANCE) if _control_plane(r)]
     for r in control_planes:
         yield r, "is a control plane (replacing it loses etcd's member)"
@@ -206,6 +213,12 @@ def _prod_irreplaceable(view: StackView) -> Iterator[tuple[Resource, str]]:
     for r in view.of_type("tls:index/privateKey:PrivateKey"):
         if r.name.endswith(IDENTITY_KEYS):
             yield r, "is the cluster's identity"
+
+
+def _prod_irreplaceable(view: StackView) -> Iterator[tuple[Resource, str]]:
+    """What losing would lose prod's data or its cluster, and what it is."""
+    yield from _prod_data(view)
+    yield from _prod_cluster(view)
 
 
 def prod_protected(view: StackView) -> Iterator[tuple[str, str]]:

@@ -37,6 +37,19 @@ SECRET = Kind(
     ("data", "immutable", "metadata", "stringData", "type"),
     secret_fields=("data", "stringData"),
 )
+SERVICE_ACCOUNT = Kind(
+    "kubernetes:core/v1:ServiceAccount",
+    "v1",
+    "ServiceAccount",
+    ("automountServiceAccountToken", "imagePullSecrets", "metadata", "secrets"),
+)
+CRON_JOB = Kind(
+    "kubernetes:batch/v1:CronJob",
+    "batch/v1",
+    "CronJob",
+    ("metadata", "spec", "status"),
+    alias_types=("kubernetes:batch/v1beta1:CronJob", "kubernetes:batch/v2alpha1:CronJob"),
+)
 STORAGE_CLASS = Kind(
     "kubernetes:storage.k8s.io/v1:StorageClass",
     "storage.k8s.io/v1",

@@ -257,4 +257,7 @@ class Vault(pulumi.ComponentResource):
             protect=args.protect,
         )
         self.url = f"https://{args.hostname}"
+        self.namespace_name = args.namespace
+        # The active node, inside the cluster, by a name in its certificate (raft only).
+        self.active_address = f"https://vault-active.{args.namespace}.svc:8200"
         self.register_outputs({"url": self.url})

@@ -22,6 +22,8 @@ class ObjectStoreArgs:
     buckets: tuple[BucketSpec, ...]
     s3_endpoint: str
     credential_description: str = "S3 access to the environment's buckets"
+    # Further credentials, one per consumer that must be revocable alone (e.g. "backup").
+    extra_credentials: tuple[str, ...] = ()
 
 
 class ObjectStore(pulumi.ComponentResource):
@@ -55,6 +57,13 @@ class ObjectStore(pulumi.ComponentResource):
         self.s3_endpoint = args.s3_endpoint
         self.access_key = pulumi.Output.secret(self.credential.access)
         self.secret_key = pulumi.Output.secret(self.credential.secret)
+        self.extra_credentials = {
+            consumer: openstack.identity.Ec2CredentialV3(
+                f"{name}-{consumer}-credential",
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["access"]),
+            )
+            for consumer in args.extra_credentials
+        }
         self.register_outputs(
             {
                 "bucketNames": self.bucket_names,

@@ -56,3 +56,6 @@ def _build(d: Deployment) -> None:
     pulumi.export("clusterIssuer", platform.cert_manager.issuer)
     pulumi.export("argocdUrl", d.hostnames.argocd_url)
     pulumi.export("phalanxBootstrapped", platform.phalanx is not None)
+    if platform.backup_passphrase is not None:
+        # Keep it outside this stack's state too: without it no snapshot restores.
+        pulumi.export("backupPassphrase", platform.backup_passphrase)

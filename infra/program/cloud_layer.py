@@ -41,6 +41,8 @@ from components.openstack.security_rules import CLUSTER_RULES, CNIS, cni_rules
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY, Deployment
 from infra.versions import SIGNING_KEY_FINGERPRINTS, download_sha256, pinned, pinned_sha256
 
+BACKUP_CREDENTIAL = "backup"
+
 
 @dataclass
 class CloudLayer:
@@ -90,7 +92,8 @@ def _cni(d: Deployment) -> cloud_init.CniInstall:
 # privileged or host-network pods by design; `restricted` is audited and warned everywhere.
 POD_SECURITY_ENFORCE = "baseline"
 POD_SECURITY_EXEMPT: dict[str, str] = {
-    "kube-system": "kube-proxy, OCCM, the Cinder CSI node plugin and Cilium: privileged",
+    "kube-system": "kube-proxy, OCCM, the Cinder CSI node plugin, Cilium and the etcd "
+    "snapshots: privileged or host paths",
     "calico-system": "calico-node: privileged, host network",
     "tigera-operator": "the Calico operator: host network",
     "ingress-nginx": "the ingress controller: host ports 80 and 443 on the control planes",
@@ -244,6 +247,8 @@ def build_cloud_layer(d: Deployment) -> CloudLayer:
                 for b in d.buckets
             ),
             s3_endpoint=cfg.buckets.s3_endpoint,
+            # The snapshot uploaders' own keys, revocable without touching the applications'.
+            extra_credentials=(BACKUP_CREDENTIAL,) if cfg.backups.enabled else (),
         ),
         opts=opts,
     )

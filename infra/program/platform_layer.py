@@ -22,10 +22,18 @@ from components.kubernetes.phalanx_bootstrap import (
 )
 from components.kubernetes.qserv import Qserv, QservArgs
 from components.kubernetes.ready import ClusterAccess
-from components.kubernetes.vault import Vault, VaultArgs
+from components.kubernetes.snapshots import (
+    Bucket,
+    Schedule,
+    Snapshots,
+    SnapshotsArgs,
+    etcd_snapshot,
+    vault_snapshot,
+)
+from components.kubernetes.vault import TLS_SECRET, Vault, VaultArgs
 from components.openstack.kubeadm_cluster import KubeadmCluster
 from infra.program.clock import join_token_expiry, today
-from infra.program.cloud_layer import CloudLayer
+from infra.program.cloud_layer import BACKUP_CREDENTIAL, CloudLayer
 from infra.stack.deployment import Deployment
 from infra.stack.phalanx import argocd_objects, argocd_values, vault_secrets_operator_values
 from infra.versions import CHART_REPOSITORIES, QSERV_OPERATOR_MANIFEST, pinned
@@ -39,6 +47,7 @@ class PlatformLayer:
     vault: Vault
     phalanx: PhalanxBootstrap | None
     qserv: Qserv | None
+    backup_passphrase: pulumi.Output[str] | None
 
 
 # The main hostname's certificate: the controller's default, in the Secret phalanx's docs
@@ -68,6 +77,13 @@ def images(d: Deployment) -> dict[str, tuple[str, str]]:
             "infra/versions.py (image/ingress-nginx-controller)",
         )
     }
+    if d.config.backups.enabled:
+        for name, pin in (
+            ("etcd snapshot", "image/etcd"),
+            ("Vault snapshot", "image/vault"),
+            ("snapshot upload", "image/rclone"),
+        ):
+            found[name] = (pinned(pin), f"infra/versions.py ({pin})")
     if d.config.qserv.enabled:
         default = "the stack's {key}, or its default {pin} in infra/versions.py"
         found["Qserv"] = (
@@ -143,6 +159,80 @@ def build_phalanx_bootstrap(
             on_cluster, pulumi.ResourceOptions(depends_on=depends_on)
         ),
     )
+
+
+# Vault's Kubernetes auth role the snapshot job logs in with (docs/runbooks/backups.md).
+VAULT_SNAPSHOT_ROLE = "snapshot"
+
+
+def build_backups(
+    d: Deployment, cloud: CloudLayer, vault: Vault, on_cluster: pulumi.ResourceOptions
+) -> pulumi.Output[str] | None:
+    """etcd's and Vault's snapshot schedules; the passphrase that decrypts them."""
+    cfg = d.config
+    credential = cloud.object_store.extra_credentials.get(BACKUP_CREDENTIAL)
+    if not cfg.backups.enabled or credential is None:
+        return None
+    (physical,) = [b.physical_name for b in d.buckets if b.name == cfg.backups.bucket]
+    schedules = []
+    if isinstance(cloud.cluster, KubeadmCluster):
+        take, pod = etcd_snapshot(pinned("image/etcd"))
+        schedules.append(
+            Schedule(
+                name="etcd-snapshots",
+                namespace="kube-system",
+                schedule=cfg.backups.schedule,
+                file="etcd.db",
+                prefix="etcd",
+                take=take,
+                pod=pod,
+                run_as_user=0,  # etcdctl writes the snapshot as root, readable by root only
+            )
+        )
+    else:
+        pulumi.log.warn(
+            "backups: Magnum runs etcd on its masters, out of ukdac's reach; only Vault is "
+            "snapshotted (back etcd up through Magnum's operator)"
+        )
+    if cfg.vault.mode == "ha":
+        take, pod = vault_snapshot(
+            pinned("image/vault"), vault.active_address, TLS_SECRET, VAULT_SNAPSHOT_ROLE
+        )
+        schedules.append(
+            Schedule(
+                name="vault-snapshots",
+                namespace=vault.namespace_name,
+                schedule=cfg.backups.schedule,
+                file="vault.snap",
+                prefix="vault",
+                take=take,
+                pod=pod,
+                service_account="vault-snapshot",
+                depends_on=(vault.release,),
+            )
+        )
+    else:
+        pulumi.log.warn(
+            f"backups: Vault in {cfg.vault.mode} mode keeps file storage, which has no "
+            "snapshots; only vault.mode: ha (raft) is snapshotted (docs/runbooks/backups.md)"
+        )
+    snapshots = Snapshots(
+        "backup",
+        SnapshotsArgs(
+            bucket=Bucket(
+                endpoint=cfg.buckets.s3_endpoint,
+                bucket=physical,
+                access_key=pulumi.Output.secret(credential.access),
+                secret_key=pulumi.Output.secret(credential.secret),
+                retention_days=cfg.backups.retention_days,
+            ),
+            uploader_image=pinned("image/rclone"),
+            schedules=tuple(schedules),
+            protect=d.protect_stateful,
+        ),
+        opts=on_cluster,
+    )
+    return snapshots.passphrase
 
 
 def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
@@ -265,4 +355,5 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             depends_on=[certs.release, *certs.issuers.values(), *storage.classes],
             opts=on_cluster,
         )
-    return PlatformLayer(storage, ingress, certs, vault, phalanx, qserv)
+    passphrase = build_backups(d, cloud, vault, on_cluster)
+    return PlatformLayer(storage, ingress, certs, vault, phalanx, qserv, passphrase)

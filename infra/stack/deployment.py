@@ -141,6 +141,9 @@ def derive(stack: str, config: StackConfig) -> Deployment:
         )
         for b in config.buckets.containers
     )
+    if config.backups.enabled:  # snapshots outlive whatever they restore: always retained
+        name = config.backups.bucket
+        buckets += (BucketSpec(name=name, physical_name=f"{stack}-{name}", retain=True),)
     return Deployment(
         stack=stack,
         config=config,

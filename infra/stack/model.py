@@ -679,6 +679,36 @@ class BucketsConfig(Section):
     )
 
 
+class BackupsConfig(Section):
+    """Scheduled etcd and Vault snapshots, encrypted, in a bucket of the environment."""
+
+    enabled: bool = Field(
+        title="Enabled",
+        description="Take the snapshots: etcd's (kubeadm) and Vault's (raft, `vault.mode: ha`).",
+        strict=True,
+    )
+    bucket: DnsLabel = Field(
+        default="backups",
+        title="Bucket",
+        description="The bucket they go to (made and retained by ukdac; named `<stack>-<bucket>`).",
+    )
+    schedule: str = Field(
+        default="17 2 * * *",
+        title="Schedule",
+        description="When, as a cron expression in UTC (five fields).",
+        pattern=r"^(\S+\s+){4}\S+$",
+        max_length=100,
+    )
+    retention_days: int = Field(
+        default=14,
+        strict=True,
+        ge=1,
+        le=365,
+        title="Retention (days)",
+        description="Snapshots older than this are deleted after each new one is stored.",
+    )
+
+
 class SandboxConfig(Section):
     """Who owns a developer sandbox and when it may be reaped."""
 
@@ -735,6 +765,7 @@ class StackConfig(Section):
     phalanx: PhalanxConfig = Field(title="Phalanx", description="The phalanx fork.")
     qserv: QservConfig = Field(title="Qserv", description="The Qserv database.")
     buckets: BucketsConfig = Field(title="Buckets", description="Object storage.")
+    backups: BackupsConfig = Field(title="Backups", description="etcd and Vault snapshots.")
     allow: list[AllowedChange] = Field(
         default=[],
         max_length=20,

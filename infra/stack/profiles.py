@@ -95,6 +95,7 @@ PROFILES: dict[Environment, dict[str, Any]] = {
             "storage": "5Gi",
         },
         "buckets": {"retainByDefault": False},
+        "backups": {"enabled": False},
     },
     "dev": {
         "cluster": {
@@ -114,6 +115,7 @@ PROFILES: dict[Environment, dict[str, Any]] = {
             "storage": "20Gi",
         },
         "buckets": {"retainByDefault": False},
+        "backups": {"enabled": False},
     },
     "test": {
         "cluster": {
@@ -133,6 +135,7 @@ PROFILES: dict[Environment, dict[str, Any]] = {
             "storage": "50Gi",
         },
         "buckets": {"retainByDefault": False},
+        "backups": {"enabled": True},
     },
     "prod": {
         "cluster": {
@@ -152,6 +155,7 @@ PROFILES: dict[Environment, dict[str, Any]] = {
             "storage": "100Gi",
         },
         "buckets": {"retainByDefault": True},
+        "backups": {"enabled": True},
     },
 }
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from infra.errors import Problem
 from infra.stack.model import (
+    BackupsConfig,
     BucketsConfig,
     CloudConfig,
     ClusterConfig,
@@ -46,6 +47,7 @@ class Sections:
     phalanx: PhalanxConfig | None
     qserv: QservConfig | None
     buckets: BucketsConfig | None
+    backups: BackupsConfig | None
     sandbox: SandboxConfig | None
     sandbox_set: bool
 
@@ -398,6 +400,19 @@ def wildcards_need_dns01(s: Sections) -> Iterator[Problem]:
         )
 
 
+def backups_bucket_own(s: Sections) -> Iterator[Problem]:
+    """The backups bucket is made by ukdac for snapshots alone, never shared with an app."""
+    if not (s.backups and s.backups.enabled and s.buckets):
+        return
+    if any(b.name == s.backups.bucket for b in s.buckets.containers):
+        yield Problem(
+            ("backups", "bucket"),
+            "names a bucket in buckets.containers; snapshots get a bucket of their own, which "
+            "ukdac makes: choose another name",
+            s.backups.bucket,
+        )
+
+
 def sandbox_section(s: Sections) -> Iterator[Problem]:
     if s.environment == "sandbox" and not s.sandbox_set:
         yield Problem(("sandbox",), "required for a sandbox: its owner and expiry date")
@@ -427,6 +442,7 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     credential_roles_allowed,
     one_identity_provider,
     wildcards_need_dns01,
+    backups_bucket_own,
     sandbox_section,
 )
 

@@ -203,6 +203,7 @@ def validate(
         phalanx=sections.get("phalanx"),
         qserv=sections.get("qserv"),
         buckets=sections.get("buckets"),
+        backups=sections.get("backups"),
         sandbox=sections.get("sandbox"),
         sandbox_set="sandbox" in merged,
     )

@@ -19,8 +19,10 @@ import pytest
 from google.protobuf import json_format
 
 from components.kubernetes.builtin_objects import (
+    CRON_JOB,
     NAMESPACE,
     SECRET,
+    SERVICE_ACCOUNT,
     STORAGE_CLASS,
     BuiltinObject,
     Kind,
@@ -87,6 +89,22 @@ CASES: list[tuple[Kind, str, Callable[[], dict[str, Any]]]] = [
             "mountOptions": ["noatime"],
         },
     ),
+    (
+        SERVICE_ACCOUNT,
+        "core.v1.ServiceAccount",
+        lambda: {
+            "metadata": _meta(name="sa", namespace="vault"),
+            "automountServiceAccountToken": False,
+        },
+    ),
+    (
+        CRON_JOB,
+        "batch.v1.CronJob",
+        lambda: {
+            "metadata": _meta(name="job", namespace="kube-system"),
+            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {}}}},
+        },
+    ),
 ]
 
 
@@ -104,7 +122,14 @@ def _sdk_class(path: str) -> Any:
 @pytest.mark.parametrize(
     ("kind", "sdk_path", "fields"),
     CASES,
-    ids=["namespace", "secret-stringData", "secret-data", "storageclass"],
+    ids=[
+        "namespace",
+        "secret-stringData",
+        "secret-data",
+        "storageclass",
+        "serviceaccount",
+        "cronjob",
+    ],
 )
 def test_registration_equals_the_sdk_class(
     kind: Kind,

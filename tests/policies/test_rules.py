@@ -99,6 +99,7 @@ UNPROTECTED = [
         "qserv-qserv",
         "qserv-namespace",
         "vault-namespace",
+        "backup-passphrase",
     )
 ]
 

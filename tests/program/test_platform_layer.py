@@ -22,7 +22,7 @@ from tests.support.data import chart_keys, schema_file
 from tests.support.stacks import BACKENDS, ROOT, STACKS, config, planned
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-BUILTIN = ("kubernetes:core/v1:", "kubernetes:storage.k8s.io/v1:")
+BUILTIN = ("kubernetes:core/v1:", "kubernetes:storage.k8s.io/v1:", "kubernetes:batch/v1:")
 KUBERNETES_MINOR = ".".join(pinned("kubernetes").split(".")[:2]) + ".0"
 
 # Chart value paths that are free-form maps in the chart's defaults (anything goes below them).

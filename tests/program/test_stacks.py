@@ -119,6 +119,8 @@ def test_outputs_carry_the_derived_values(stack: str, project: Project) -> None:
     assert outputs["vaultUrl"] == d.vault_url
     assert outputs["vaultPathPrefix"] == d.vault_path_prefix
     secret = {"kubeconfig", "s3AccessKey", "s3SecretKey", "cloudConf"}
+    if d.config.backups.enabled:
+        secret.add("backupPassphrase")  # decrypts the snapshots: kept out of sight
     assert {k for k, v in outputs.items() if is_secret(v)} == secret
 
 
@@ -267,6 +269,8 @@ PROD_PROTECTED = {
     "cluster-control-plane-2-port",
     "object-store-ukdac-prod-tap-results",
     "object-store-ukdac-prod-user-files",
+    "object-store-ukdac-prod-backups",  # the snapshots
+    "backup-passphrase",  # without it no snapshot restores
     "qserv-namespace",
     "qserv-qserv",
     "vault",

@@ -251,6 +251,14 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     (DEV, {"cluster.backend": "k3s"}, "ukdac:cluster.backend", "'kubeadm' or 'magnum'"),
     (
         DEV,
+        {"backups": {"enabled": True}, "buckets.containers": [{"name": "backups"}]},
+        "ukdac:backups.bucket",
+        "snapshots get a bucket of their own",
+    ),
+    (DEV, {"backups": {"enabled": True, "retentionDays": 0}}, "ukdac:backups.retentionDays", "1"),
+    (DEV, {"backups": {"enabled": True, "schedule": "daily"}}, "ukdac:backups.schedule", "cron"),
+    (
+        DEV,
         {"allow": [{"resource": "cluster-control-plane-0", "change": "move", "reason": "a fault"}]},
         "ukdac:allow[0].change",
         "'replace' or 'delete'",
@@ -464,7 +472,8 @@ def test_prod_protects_state_and_retains_buckets_by_default() -> None:
         SOURCE,
     )
     assert d.protect_stateful is True
-    assert [(b.name, b.retain) for b in d.buckets] == [("a", True), ("b", False)]
+    # Then the snapshots' own bucket (backups are on in prod), retained whatever the default.
+    assert [(b.name, b.retain) for b in d.buckets] == [("a", True), ("b", False), ("backups", True)]
 
 
 @pytest.mark.parametrize("environment", list(PROFILES))

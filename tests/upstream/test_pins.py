@@ -39,3 +39,10 @@ def test_the_ingress_controller_is_phalanxs_by_tag_and_digest() -> None:
     assert pinned("image/ingress-nginx-controller") == expected
     chroot = f"{image['registry']}/{image['image']}-chroot:{image['tag']}@{image['digestChroot']}"
     assert pinned("image/ingress-nginx-controller-chroot") == chroot
+
+
+def test_the_snapshot_jobs_vault_cli_is_the_servers_image() -> None:
+    charts = upstream_dir("UKDAC_CHARTS_DIR")
+    values = yaml.safe_load((charts / f"vault-{pinned('chart/vault')}" / "values.yaml").read_text())
+    image = values["server"]["image"]
+    assert pinned("image/vault") == f"{image['repository']}:{image['tag']}"
