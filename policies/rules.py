@@ -118,6 +118,13 @@ def world_ingress(view: StackView) -> Iterator[tuple[str, str]]:
 
 def admin_access(view: StackView) -> Iterator[tuple[str, str]]:
     admins = {ipaddress.ip_network(c) for c in view.admin_cidrs}
+    # The stack's own subnets may reach the API (a load balancer's amphorae sit there),
+    # never SSH.
+    own = {
+        ipaddress.ip_network(s.props["cidr"])
+        for s in view.of_type("openstack:networking/subnet:Subnet")
+        if s.props.get("cidr")
+    }
     for rule in view.of_type("openstack:networking/secGroupRule:SecGroupRule"):
         p = rule.props
         if p.get("direction") != "ingress" or p.get("protocol") != "tcp":
@@ -125,7 +132,8 @@ def admin_access(view: StackView) -> Iterator[tuple[str, str]]:
         if not (_covers(p, 22) or _covers(p, 6443)):
             continue
         cidr = p.get("remoteIpPrefix")
-        if cidr and ipaddress.ip_network(cidr) not in admins:
+        allowed_here = admins if _covers(p, 22) else admins | own
+        if cidr and ipaddress.ip_network(cidr) not in allowed_here:
             allowed = sorted(map(str, admins))
             yield (
                 rule.urn,

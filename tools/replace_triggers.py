@@ -53,6 +53,11 @@ RESOURCES = {
     ),
     "openstack:containerinfra/cluster:Cluster": "openstack_containerinfra_cluster_v1",
     "openstack:containerinfra/nodeGroup:NodeGroup": "openstack_containerinfra_nodegroup_v1",
+    "openstack:loadbalancer/loadBalancer:LoadBalancer": "openstack_lb_loadbalancer_v2",
+    "openstack:loadbalancer/listener:Listener": "openstack_lb_listener_v2",
+    "openstack:loadbalancer/pool:Pool": "openstack_lb_pool_v2",
+    "openstack:loadbalancer/member:Member": "openstack_lb_member_v2",
+    "openstack:loadbalancer/monitor:Monitor": "openstack_lb_monitor_v2",
 }
 
 _SCHEMA_OPEN = re.compile(r"^(\t+)Schema: map\[string\]\*schema\.Schema\{\s*$")

@@ -37,6 +37,8 @@ class IngressArgs:
     class_name: str = "nginx"
     # `namespace/secret` of the certificate for hosts whose Ingresses name none.
     default_certificate: str | None = None
+    # Behind a load balancer that passes the client's address by the PROXY protocol.
+    proxy_protocol: bool = False
 
 
 # Where the controller's values differ from phalanx's (dotted paths under
@@ -62,6 +64,9 @@ DIFFERENCES_FROM_PHALANX: dict[str, str] = {
     "control-plane components beside it under contention",
     "config.use-forwarded-headers": "off: this controller is the edge, so a client's own "
     "X-Forwarded-For must not be trusted (phalanx's controllers sit behind load balancers)",
+    "config.use-proxy-protocol": "behind ukdac's Octavia balancer (cluster.endpoint: "
+    "loadbalancer) the client's address arrives by PROXY protocol, which source-range "
+    "allow-lists (Vault's) and logs need; phalanx's cloud balancers keep it otherwise",
 }
 
 
@@ -108,6 +113,7 @@ def controller_values(args: IngressArgs, public_address: str) -> dict[str, objec
                 "proxy-body-size": "2g",  # phalanx's figure: TAP table uploads
                 "ssl-redirect": "true",
                 "server-snippet": server_snippet(),
+                **({"use-proxy-protocol": "true"} if args.proxy_protocol else {}),
             },
             # phalanx's figures but no CPU limit (see DIFFERENCES_FROM_PHALANX).
             "resources": {

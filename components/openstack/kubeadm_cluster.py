@@ -25,6 +25,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.kubeadm import cloud_init, documents, pki
+from components.openstack.load_balancer import Listener, LoadBalancer, LoadBalancerArgs
 
 CA_HOURS = 10 * 365 * 24
 ADMIN_HOURS = 365 * 24
@@ -32,6 +33,9 @@ ADMIN_HOURS = 365 * 24
 # signs it here; nothing on the cluster changes), so the kubeconfig never lapses.
 ADMIN_RENEWAL_HOURS = 30 * 24
 CONTROL_PLANE_OFFSET = 10  # control-plane i gets host .10+i of the node subnet
+API_VIP_OFFSET = 9  # the API load balancer's VIP, host .9
+# Kept out of DHCP's pool: the gateway (.1), the VIP and up to five control planes.
+RESERVED_HOSTS = 20
 ADMISSION_CONFIG = "/etc/kubernetes/admission/admission.yaml"
 # A Nova server's inputs that would replace it (user data, boot volume: a new image's id),
 # rebuild it (image name) or resize it (flavor): what it is built from, not what it is.
@@ -121,6 +125,16 @@ class KubeadmClusterArgs:
     recipe_for_new_nodes_only: bool = True
     # Pod Security admission on every API server: (enforced level, exempt namespaces).
     pod_security: tuple[str, tuple[str, ...]] | None = None
+    # The entry: None keeps the floating IP on control plane 0's port; a name puts an
+    # Octavia load balancer (that name) over every control plane, the floating IP on its
+    # VIP (host API_VIP_OFFSET), and nodes reach the API through it.
+    load_balancer: str | None = None
+    api_allowed_cidrs: tuple[str, ...] = ()  # who may reach 6443 through the balancer
+
+
+def api_vip_address(node_cidr: str) -> str:
+    """The API load balancer's fixed VIP, below the control planes' addresses."""
+    return str(ipaddress.ip_network(node_cidr).network_address + API_VIP_OFFSET)
 
 
 def control_plane_addresses(node_cidr: str, count: int) -> list[str]:
@@ -148,12 +162,22 @@ def _ca(
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where the API lives inside the cluster: a name every node resolves to control plane 0."""
+    """Where the API lives inside the cluster: a name control plane 0 resolves to itself and
+    every other node to `api_address` (control plane 0 too, or the balancer's VIP)."""
 
     api_name: str
     endpoint: str
-    hosts: tuple[tuple[str, str], ...]
     cp_addresses: tuple[str, ...]
+    api_address: str
+
+    @property
+    def hosts(self) -> tuple[tuple[str, str], ...]:
+        return ((self.api_name, self.api_address),)
+
+    @property
+    def first_hosts(self) -> tuple[tuple[str, str], ...]:
+        """Control plane 0 initialises the cluster: its own API server is the one there is."""
+        return ((self.api_name, self.cp_addresses[0]),)
 
 
 def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]) -> str:
@@ -163,7 +187,9 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
         kubernetes_version=args.kubernetes_version,
         advertise_address=layout.cp_addresses[0],
         control_plane_endpoint=layout.endpoint,
-        cert_sans=[fip, layout.api_name, *args.api_sans, *layout.cp_addresses],
+        cert_sans=sorted(
+            {fip, layout.api_name, layout.api_address, *args.api_sans, *layout.cp_addresses}
+        ),
         pod_subnet=args.pod_cidr,
         service_subnet=args.service_cidr,
         admission_config=ADMISSION_CONFIG if args.pod_security else None,
@@ -173,7 +199,7 @@ def _init_user_data(args: KubeadmClusterArgs, layout: _Layout, values: list[Any]
         apt_key_fingerprint=args.apt_key_fingerprint,
         kubeadm_config=documents.render(config),
         action="init",
-        hosts=layout.hosts,
+        hosts=layout.first_hosts,
         pki=pki_files,
         cni=args.cni,
         block_metadata=args.config_drive,
@@ -303,7 +329,10 @@ class KubeadmCluster(pulumi.ComponentResource):
             ).id
         addresses = tuple(control_plane_addresses(args.node_cidr, len(args.control_plane.nodes)))
         api_name = args.api_host
-        self.layout = _Layout(api_name, f"{api_name}:6443", ((api_name, addresses[0]),), addresses)
+        vip = api_vip_address(args.node_cidr)
+        self.layout = _Layout(
+            api_name, f"{api_name}:6443", addresses, vip if args.load_balancer else addresses[0]
+        )
         self.nodes_by_group: dict[str, list[tuple[str, openstack.networking.Port]]] = {}
         self._control_planes()
         self._workers()
@@ -400,8 +429,8 @@ class KubeadmCluster(pulumi.ComponentResource):
         for index, (node, address) in enumerate(zip(spec.nodes, layout.cp_addresses, strict=True)):
             logical = f"{self.name}-{node.key}"
             groups = [args.security_group_ids["control-plane"]]
-            if index == 0:
-                groups.append(args.security_group_ids["ingress"])
+            if index == 0 and args.load_balancer is None:
+                groups.append(args.security_group_ids["ingress"])  # the floating IP's port
             port = self._port(logical, node.port, groups, address, protect=args.protect)
             if index == 0:
                 user_data = pulumi.Output.all(
@@ -423,6 +452,27 @@ class KubeadmCluster(pulumi.ComponentResource):
             )
             self.first = self.first or instance
             self.nodes_by_group.setdefault("control-plane", []).append((node.server, port))
+        if args.load_balancer is not None:
+            self.load_balancer: LoadBalancer | None = LoadBalancer(
+                f"{self.name}-api",
+                LoadBalancerArgs(
+                    name=args.load_balancer,
+                    subnet_id=args.subnet_id,
+                    vip_address=layout.api_address,
+                    members=layout.cp_addresses,
+                    listeners=(
+                        # Admins and the nodes themselves (kubelets reach the API here).
+                        Listener(6443, allowed_cidrs=(*args.api_allowed_cidrs, args.node_cidr)),
+                        # The client's address reaches the ingress controller by PROXY.
+                        Listener(80, proxy_protocol=True),
+                        Listener(443, proxy_protocol=True),
+                    ),
+                    floating_ip=self.fip.address,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            return
+        self.load_balancer = None
         self.fip_association = openstack.networking.FloatingIpAssociate(
             f"{self.name}-api-fip-association",
             floating_ip=self.fip.address,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 import pulumi
@@ -19,6 +20,17 @@ class NetworkArgs:
     dns_nameservers: tuple[str, ...]
     external_network_id: pulumi.Input[str]
     tags: tuple[str, ...] = ()
+    # Hosts .1 to .<reserved_hosts - 1> stay out of DHCP's pool: the gateway and the
+    # addresses the caller fixes (control planes, a load balancer's VIP).
+    reserved_hosts: int = 0
+
+
+def _pool(cidr: str, reserved_hosts: int) -> list[openstack.networking.SubnetAllocationPoolArgs]:
+    if not reserved_hosts:
+        return []
+    network = ipaddress.ip_network(cidr)
+    start, end = network.network_address + reserved_hosts, network.broadcast_address - 1
+    return [openstack.networking.SubnetAllocationPoolArgs(start=str(start), end=str(end))]
 
 
 class Network(pulumi.ComponentResource):
@@ -48,6 +60,7 @@ class Network(pulumi.ComponentResource):
             cidr=args.cidr,
             ip_version=4,
             dns_nameservers=list(args.dns_nameservers),
+            allocation_pools=_pool(args.cidr, args.reserved_hosts),
             tags=tags,
             opts=child,
         )

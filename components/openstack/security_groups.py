@@ -24,6 +24,7 @@ class SecurityGroupsArgs:
     admin_cidrs: tuple[str, ...]
     rules: tuple[Rule, ...]
     tags: tuple[str, ...] = ()
+    load_balancer_cidrs: tuple[str, ...] = ()  # where a load balancer's amphorae sit
 
 
 def _ethertype(cidr: str) -> str:
@@ -77,8 +78,12 @@ class SecurityGroups(pulumi.ComponentResource):
             ports += f"-{rule.high}"
         base = f"{name}-{group}-{ports}"
         target = self.groups[group]
-        if rule.source in ("admin", "world"):
-            cidrs = args.admin_cidrs if rule.source == "admin" else _WORLD
+        if rule.source in ("admin", "world", "load-balancer"):
+            cidrs = {
+                "admin": args.admin_cidrs,
+                "world": _WORLD,
+                "load-balancer": args.load_balancer_cidrs,
+            }[rule.source]
             for cidr in cidrs:
                 self._rule(
                     f"{base}-from-{_slug(cidr)}", target, rule, _ethertype(cidr), remote_ip=cidr

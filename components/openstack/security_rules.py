@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Group = Literal["control-plane", "workers", "ingress"]
-Source = Literal["admin", "cluster", "control-plane", "world"]
+Source = Literal["admin", "cluster", "control-plane", "world", "load-balancer"]
 Protocol = Literal["tcp", "udp", "icmp"]
 
 
@@ -38,6 +38,15 @@ CLUSTER_RULES: tuple[Rule, ...] = (
     Rule(("control-plane", "workers"), "icmp", None, None, "cluster", "ICMP within the cluster"),
     Rule(("ingress",), "tcp", 80, 80, "world", "HTTP to the ingress controller"),
     Rule(("ingress",), "tcp", 443, 443, "world", "HTTPS to the ingress controller"),
+)
+
+
+# Behind an Octavia load balancer the control planes see its amphorae, on the node subnet;
+# who may reach 6443 from outside is then the listener's allowed CIDRs, not these rules.
+LOAD_BALANCER_RULES: tuple[Rule, ...] = (
+    Rule(("control-plane",), "tcp", 6443, 6443, "load-balancer", "Kubernetes API via the LB"),
+    Rule(("control-plane",), "tcp", 80, 80, "load-balancer", "HTTP via the load balancer"),
+    Rule(("control-plane",), "tcp", 443, 443, "load-balancer", "HTTPS via the load balancer"),
 )
 
 

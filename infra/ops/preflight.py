@@ -178,6 +178,17 @@ def run_preflight(
             Check("Magnum service", "in catalog", "found" if has_magnum else "missing", has_magnum)
         )
 
+    if cfg.cluster.backend == "kubeadm" and cfg.cluster.endpoint == "loadbalancer":
+        has_octavia = cloud.has_service("load-balancer")
+        checks.append(
+            Check(
+                "load balancer service",
+                "in catalog (cluster.endpoint: loadbalancer)",
+                "found" if has_octavia else "missing: set cluster.endpoint: floating-ip",
+                has_octavia,
+            )
+        )
+
     has_objects = cloud.has_service("object-store")
     checks.append(
         Check("object store", "in catalog", "found" if has_objects else "missing", has_objects)

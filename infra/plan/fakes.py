@@ -398,6 +398,17 @@ def _port(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]
     }
 
 
+def _load_balancer(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    """Octavia makes the VIP's port (on the VIP subnet, at the asked address)."""
+    subnet = lookup(inputs.get("vipSubnetId", ""))
+    return {
+        "vipPortId": fake_id("port", urn),
+        "vipAddress": inputs.get("vipAddress")
+        or _host_in(subnet.get("cidr", "10.0.0.0/24"), _seed(urn)),
+        "vipNetworkId": subnet.get("networkId", ""),
+    }
+
+
 def _floating_ip(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
     # TEST-NET-3: never a real address.
     return {"address": f"203.0.113.{_seed(urn, 'fip')[0] % 250 + 2}"}
@@ -459,6 +470,7 @@ def _magnum_cluster(urn: str, inputs: Mapping[str, Any], lookup: Lookup) -> dict
 OPENSTACK: dict[str, Callable[[str, Mapping[str, Any], Lookup], dict[str, Any]]] = {
     "openstack:networking/port:Port": _port,
     "openstack:networking/floatingIp:FloatingIp": _floating_ip,
+    "openstack:loadbalancer/loadBalancer:LoadBalancer": _load_balancer,
     "openstack:compute/instance:Instance": _instance,
     "openstack:compute/keypair:Keypair": _keypair,
     "openstack:identity/applicationCredential:ApplicationCredential": _application_credential,

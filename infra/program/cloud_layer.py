@@ -21,6 +21,7 @@ from components.openstack.cloud_credentials import (
 )
 from components.openstack.cluster import Cluster
 from components.openstack.kubeadm_cluster import (
+    RESERVED_HOSTS,
     ControlPlaneSpec,
     KubeadmCluster,
     KubeadmClusterArgs,
@@ -37,7 +38,12 @@ from components.openstack.magnum_cluster import (
 from components.openstack.network import Network, NetworkArgs
 from components.openstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
 from components.openstack.security_groups import SecurityGroups, SecurityGroupsArgs
-from components.openstack.security_rules import CLUSTER_RULES, CNIS, cni_rules
+from components.openstack.security_rules import (
+    CLUSTER_RULES,
+    CNIS,
+    LOAD_BALANCER_RULES,
+    cni_rules,
+)
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY, Deployment
 from infra.versions import SIGNING_KEY_FINGERPRINTS, download_sha256, pinned, pinned_sha256
 
@@ -108,14 +114,17 @@ def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> K
     cfg = d.config
     cni = CNIS[cfg.cluster.cni]
     names = d.names
+    balanced = cfg.cluster.endpoint == "loadbalancer"
+    admins = tuple(str(c) for c in cfg.cloud.admin_cidrs)
     groups = SecurityGroups(
         "security-groups",
         SecurityGroupsArgs(
             names=names.security_groups,
             owner=d.stack,
-            admin_cidrs=tuple(str(c) for c in cfg.cloud.admin_cidrs),
-            rules=CLUSTER_RULES + cni_rules(cni),
+            admin_cidrs=admins,
+            rules=CLUSTER_RULES + cni_rules(cni) + (LOAD_BALANCER_RULES if balanced else ()),
             tags=names.tags,
+            load_balancer_cidrs=(str(cfg.network.node_cidr),) if balanced else (),
         ),
         opts=opts,
     )
@@ -161,6 +170,8 @@ def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> K
             group_metadata_key=NODE_GROUP_METADATA_KEY,
             pod_security=(POD_SECURITY_ENFORCE, tuple(POD_SECURITY_EXEMPT)),
             protect=d.protect_stateful,
+            load_balancer=names.load_balancer if balanced else None,
+            api_allowed_cidrs=admins,
         ),
         opts=opts,
     )
@@ -231,6 +242,7 @@ def build_cloud_layer(d: Deployment) -> CloudLayer:
             dns_nameservers=tuple(str(ip) for ip in cfg.cloud.dns_nameservers),
             external_network_id=external.id,
             tags=d.names.tags,
+            reserved_hosts=RESERVED_HOSTS,
         ),
         opts=opts,
     )

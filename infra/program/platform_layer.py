@@ -275,6 +275,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             public_address=cloud.cluster.floating_ip,
             namespace=INGRESS_NAMESPACE,
             default_certificate=f"{INGRESS_NAMESPACE}/{MAIN_CERTIFICATE}",
+            proxy_protocol=cfg.cluster.endpoint == "loadbalancer",
         ),
         opts=on_cluster,
     )

@@ -59,6 +59,7 @@ class Names:
     keypair: str
     cloud_credential: str
     api_host: str  # the API's name inside the cluster, in every certificate
+    load_balancer: str  # the Octavia load balancer over the control planes (when chosen)
     floating_ip_description: str
     security_groups: Mapping[str, str]  # role -> name
     server_groups: Mapping[str, str]  # node group (control-plane too) -> name
@@ -118,6 +119,7 @@ def derive_names(stack: str, config: StackConfig) -> Names:
         keypair=f"{stack}-keypair",
         cloud_credential=f"{stack}-cloud-provider",
         api_host=f"kube-api.{stack}.internal",
+        load_balancer=f"{stack}-api",
         floating_ip_description=f"{stack}: Kubernetes API and ingress",
         security_groups={role: f"{stack}-{role}" for role in SECURITY_GROUP_ROLES},
         server_groups={group: f"{stack}-{group}" for group in nodes},

@@ -411,6 +411,13 @@ class ClusterConfig(Section):
         title="Kubernetes version", description="Exact Kubernetes release, such as '1.35.3'."
     )
     cni: Literal["calico", "cilium"] = Field(title="CNI", description="The pod network plugin.")
+    endpoint: Literal["floating-ip", "loadbalancer"] = Field(
+        title="Entry point",
+        description="How the API (6443) and the ingress (80, 443) are reached (kubeadm): "
+        "`floating-ip` on control plane 0's port (one control plane carries everything), "
+        "or `loadbalancer`, an Octavia load balancer over every control plane with the "
+        "floating IP on its VIP, which survives the loss of any one of them.",
+    )
     control_plane: ControlPlane = Field(title="Control plane", description="Control-plane nodes.")
     node_groups: list[NodeGroup] = Field(
         title="Node groups", description="Worker node groups.", min_length=1, max_length=20

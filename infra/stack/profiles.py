@@ -58,6 +58,7 @@ SITE: dict[str, Any] = {
         "backend": "kubeadm",
         "kubernetesVersion": pinned("kubernetes"),
         "cni": "calico",
+        "endpoint": "floating-ip",
     },
     "tls": {"solver": "http01", "acmeEmail": "dac-ops@lsst.ac.uk"},
     "phalanx": {
@@ -119,6 +120,7 @@ PROFILES: dict[Environment, dict[str, Any]] = {
     },
     "test": {
         "cluster": {
+            "endpoint": "loadbalancer",
             "controlPlane": {"flavor": "m1.xlarge", "count": 3},
             "nodeGroups": [
                 {"name": "general", "flavor": "m1.xlarge", "count": 4},
@@ -139,6 +141,7 @@ PROFILES: dict[Environment, dict[str, Any]] = {
     },
     "prod": {
         "cluster": {
+            "endpoint": "loadbalancer",
             "controlPlane": {"flavor": "m1.xlarge", "count": 3},
             "nodeGroups": [
                 {"name": "general", "flavor": "m1.2xlarge", "count": 6},

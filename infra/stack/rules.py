@@ -143,7 +143,8 @@ _RESERVED_CHECKS = (
     ("is_reserved", "reserved"),
 )
 _THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
-CONTROL_PLANE_OFFSET = 10  # control plane i gets host .10+i of the node subnet
+# Hosts kept out of DHCP's pool (components/openstack/kubeadm_cluster.RESERVED_HOSTS).
+RESERVED_HOSTS = 20
 MAX_NODES = 250
 SERVICE_WIDEST = 12  # kubeadm refuses a service CIDR wider than /12
 SERVICE_NARROWEST = 28
@@ -195,12 +196,13 @@ def nodes_fit(s: Sections) -> Iterator[Problem]:
     if not s.network:
         return
     hosts = s.network.node_cidr.num_addresses - 2
-    needed = CONTROL_PLANE_OFFSET + control + (nodes - control) + 5
+    needed = RESERVED_HOSTS + (nodes - control) + 5
     if hosts < needed:
         yield Problem(
             ("network", "nodeCidr"),
-            f"has {hosts} host addresses; {nodes} nodes need {needed} (control planes from "
-            f".{CONTROL_PLANE_OFFSET}, DHCP, router)",
+            f"has {hosts} host addresses; {nodes} nodes need {needed} (.1 to "
+            f".{RESERVED_HOSTS - 1} reserved for the router, VIP and control planes, then "
+            "the workers and DHCP)",
             str(s.network.node_cidr),
         )
     prefix = s.network.pod_cidr.prefixlen
@@ -289,6 +291,16 @@ def taints_need_kubeadm(s: Sections) -> Iterator[Problem]:
                 "Magnum cannot taint a node group's nodes; remove the taints or use "
                 "cluster.backend: kubeadm",
             )
+
+
+def endpoint_needs_kubeadm(s: Sections) -> Iterator[Problem]:
+    """Magnum puts its own load balancer in front of its masters (magnum.masterLbEnabled)."""
+    if s.cluster and s.cluster.backend == "magnum" and s.cluster.endpoint == "loadbalancer":
+        yield Problem(
+            ("cluster", "endpoint"),
+            "is for kubeadm; Magnum's masters get their load balancer from "
+            "cluster.magnum.masterLbEnabled",
+        )
 
 
 def rollouts_well_formed(s: Sections) -> Iterator[Problem]:
@@ -435,6 +447,7 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     node_labels_settable,
     taints_need_kubeadm,
     rollouts_well_formed,
+    endpoint_needs_kubeadm,
     qserv_label_present,
     bucket_names_unique,
     vault_never_public_in_dev_mode,

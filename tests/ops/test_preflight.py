@@ -227,3 +227,20 @@ def test_magnum_is_looked_for_only_on_magnum() -> None:
 
     assert (row({"object-store"}).ok, row({"object-store"}).available) == (False, "missing")
     assert row({"object-store", "container-infra"}).ok
+
+
+def test_octavia_is_looked_for_only_behind_a_load_balancer() -> None:
+    assert "load balancer service" not in _rows(_project())  # the sandbox: a floating IP
+    d = config(STACK)
+    cluster = d.config.cluster.model_copy(update={"endpoint": "loadbalancer"})
+    balanced = dataclasses.replace(d, config=d.config.model_copy(update={"cluster": cluster}))
+
+    def row(services: set[str]) -> Check:
+        checks = run_preflight(
+            fake_project_cloud(_project(services=services)), balanced, planned(STACK)
+        )
+        return {c.name: c for c in checks}["load balancer service"]
+
+    missing = row({"object-store"})
+    assert not missing.ok and "set cluster.endpoint: floating-ip" in missing.available
+    assert row({"object-store", "load-balancer"}).ok

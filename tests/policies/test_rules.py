@@ -64,6 +64,11 @@ def api_from_elsewhere(data: dict[str, Any]) -> None:
     _resources(data, _rule(6443, "129.215"))[0]["inputs"]["remoteIpPrefix"] = "10.0.0.0/8"
 
 
+def ssh_from_the_node_subnet(data: dict[str, Any]) -> None:
+    """The node subnet may reach the API (the load balancer's amphorae), never SSH."""
+    _resources(data, _rule(22, "129.215"))[0]["inputs"]["remoteIpPrefix"] = "10.10.0.0/24"
+
+
 def plain_kubeconfig(data: dict[str, Any]) -> None:
     data["outputs"]["kubeconfig"] = "apiVersion: v1\nkind: Config\n"
 
@@ -199,6 +204,7 @@ BROKEN: list[tuple[str, str, Mutation]] = [
     ("world-ingress-only-http-https", "ukdac-dev", https_over_udp),
     ("ssh-and-api-from-admins", "ukdac-dev", open_ssh_to_world),
     ("ssh-and-api-from-admins", "ukdac-test", api_from_elsewhere),
+    ("ssh-and-api-from-admins", "ukdac-prod", ssh_from_the_node_subnet),
     ("credentials-are-secret", "ukdac-dev", plain_kubeconfig),
     ("credentials-are-secret", "ukdac-dev", plain_secret_data),
     ("prod-stateful-protected", "ukdac-prod", unprotect_bucket),

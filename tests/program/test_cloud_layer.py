@@ -109,18 +109,23 @@ def test_every_node_sits_on_its_own_port_with_security_groups(stack: str) -> Non
         groups = {ids[g].inputs["name"] for g in port.inputs["securityGroupIds"]}
         role = "control-plane" if "-control-plane-" in name else "workers"
         expected = {f"{stack}-{role}"}
-        if name == f"{stack}-control-plane-0":
-            expected.add(f"{stack}-ingress")
+        balanced = config(stack).config.cluster.endpoint == "loadbalancer"
+        if name == f"{stack}-control-plane-0" and not balanced:
+            expected.add(
+                f"{stack}-ingress"
+            )  # the floating IP's port (tests/program/test_entry_point.py)
         assert groups == expected, name
         assert instance.inputs["keyPair"] == f"{stack}-keypair"
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_floating_ip_is_on_the_first_control_plane_port(stack: str) -> None:
+def test_floating_ip_is_the_entry_and_the_api_url(stack: str) -> None:
+    """On control plane 0's port, or on the load balancer's VIP (test_entry_point.py)."""
     plan = planned(stack)
     ids = by_id(plan)
     (association,) = plan.find("openstack:networking/floatingIpAssociate:FloatingIpAssociate")
-    assert ids[association.inputs["portId"]].inputs["name"] == f"{stack}-control-plane-0-port"
+    if config(stack).config.cluster.endpoint == "floating-ip":
+        assert ids[association.inputs["portId"]].inputs["name"] == f"{stack}-control-plane-0-port"
     (fip,) = plan.find("openstack:networking/floatingIp:FloatingIp")
     assert fip.inputs["pool"] == config(stack).config.cloud.external_network
     assert plan.outputs["apiUrl"] == f"https://{association.inputs['floatingIp']}:6443"
@@ -168,6 +173,9 @@ def test_nothing_is_open_to_the_world_but_http_and_https_on_the_ingress_group(st
 def test_ssh_and_api_only_from_admins_and_the_cluster(stack: str) -> None:
     admin = {str(c) for c in config(stack).config.cloud.admin_cidrs}
     cluster = {f"{stack}-control-plane", f"{stack}-workers"}
+    if config(stack).config.cluster.endpoint == "loadbalancer":
+        # The balancer's amphorae, on the node subnet; outsiders meet its allowed CIDRs.
+        cluster.add(str(config(stack).config.network.node_cidr))
     seen: dict[int, set[str]] = {22: set(), 6443: set()}
     for _, rule, source in _rules(planned(stack)):
         for port, sources in seen.items():
@@ -289,12 +297,16 @@ def test_api_server_sans_hold_the_floating_ip_and_fqdn(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_nodes_reach_the_api_by_a_name_pinned_to_control_plane_0(stack: str) -> None:
+    """Without a load balancer; behind one, see tests/program/test_entry_point.py."""
     plan = planned(stack, show_secrets=True)
     ids = by_id(plan)
     first = instances(plan)[f"{stack}-control-plane-0"]
     address = ids[first.inputs["networks"][0]["port"]].inputs["fixedIps"][0]["ipAddress"]
     nodes, docs = _documents_of(stack)
+    balanced = config(stack).config.cluster.endpoint == "loadbalancer"
     for name, cloud_config in nodes.items():
+        if balanced and name != f"{stack}-control-plane-0":
+            continue
         hosts_line = f"echo '{address} kube-api.{stack}.internal' >> /etc/hosts"
         assert hosts_line in cloud_config["runcmd"], name
     (init,) = [d for d in docs[f"{stack}-control-plane-0"] if d["kind"] == "InitConfiguration"]

@@ -26,7 +26,7 @@ def within_cluster(
     }
 
 
-def expected(admin_cidrs: list[str], cni: str) -> set[Row]:
+def expected(admin_cidrs: list[str], cni: str, balancer_subnet: str | None = None) -> set[Row]:
     admin = {
         (group, "ingress", "IPv6" if ":" in cidr else "IPv4", "tcp", port, port, cidr)
         for cidr in admin_cidrs
@@ -54,6 +54,10 @@ def expected(admin_cidrs: list[str], cni: str) -> set[Row]:
         for port in (80, 443)
         for ethertype, cidr in (("IPv4", "0.0.0.0/0"), ("IPv6", "::/0"))
     }
+    if balancer_subnet is not None:  # the amphorae reach the control planes' API and ingress
+        rows |= {
+            (CP, "ingress", "IPv4", "tcp", port, port, balancer_subnet) for port in (80, 443, 6443)
+        }
     return rows
 
 
@@ -86,6 +90,8 @@ def test_security_group_rules_are_exactly_the_table(stack: str, variant: str) ->
         )
     assert len(rows) == len(set(rows)), "a rule is declared twice"
     cni = "cilium" if variant.endswith("cilium") else "calico"
-    want = expected([str(c) for c in d.config.cloud.admin_cidrs], cni)
+    balanced = d.config.cluster.endpoint == "loadbalancer"
+    subnet = str(d.config.network.node_cidr) if balanced else None
+    want = expected([str(c) for c in d.config.cloud.admin_cidrs], cni, subnet)
     assert set(rows) - want == set(), "rules beyond the table"
     assert want - set(rows) == set(), "rules of the table missing"

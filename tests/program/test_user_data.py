@@ -137,6 +137,10 @@ def test_every_node_boots_in_order(stack: str) -> None:
     address = str(next(iter(d.config.network.node_cidr.hosts())) + 9)  # .10: control plane 0
     assert first_cp.server.endswith("-control-plane-0")
     common = boot_steps(version, d.names.api_host, address)
+    # Behind a load balancer every other node reaches the API at its VIP, host .9.
+    vip = str(next(iter(d.config.network.node_cidr.hosts())) + 8)
+    balanced = d.config.cluster.endpoint == "loadbalancer"
+    joining = boot_steps(version, d.names.api_host, vip if balanced else address)
     count = d.config.cluster.control_plane.count
     peers = [str(next(iter(d.config.network.node_cidr.hosts())) + 9 + i) for i in range(1, count)]
     for name, data in _nodes(stack).items():
@@ -162,7 +166,7 @@ def test_every_node_boots_in_order(stack: str) -> None:
                 ),
             ]
         else:
-            expected = [*common, "kubeadm join --config /etc/kubernetes/kubeadm.yaml"]
+            expected = [*joining, "kubeadm join --config /etc/kubernetes/kubeadm.yaml"]
         # Last, once the node has joined: the metadata service closes for good.
         expected.append("systemctl enable --now metadata-block.service")
         assert steps == expected, name

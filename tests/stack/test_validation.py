@@ -166,12 +166,13 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
         )
         for key in ("node-role.kubernetes.io/ingest", "example.k8s.io/tier", "kubernetes.io/os")
     ),
-    # 16 nodes need 10 + 16 + 5 = 31 addresses; a /27 has 30 hosts.
+    # .1-.19 reserved (router, VIP, control planes), then 6 workers and 5 for DHCP: 20 + 6 +
+    # 5 = 31 addresses; a /27 has 30 hosts.
     (
         DEV,
-        {"network.nodeCidr": "10.10.0.0/27", "cluster.nodeGroups": [_group("general", 15)]},
+        {"network.nodeCidr": "10.10.0.0/27", "cluster.nodeGroups": [_group("general", 6)]},
         "ukdac:network.nodeCidr",
-        "has 30 host addresses; 16 nodes need 31",
+        "has 30 host addresses; 7 nodes need 31",
     ),
     (
         DEV,
@@ -336,8 +337,8 @@ GOOD_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (DEV, {"cloud.adminCidrs": ["10.0.0.0/8"]}),  # exactly the widest allowed
     (PROD, {"vault.allowedCidrs": ["0.0.0.0/0"]}),  # opened on purpose, in the stack file
     (DEV, {"network.podCidr": "10.244.0.0/22"}),  # 16 blocks for 6 nodes
-    # Exactly enough addresses: 15 nodes need 10 + 15 + 5 = 30, a /27's hosts.
-    (DEV, {"network.nodeCidr": "10.10.0.0/27", "cluster.nodeGroups": [_group("general", 14)]}),
+    # Exactly enough addresses: 5 workers need 20 + 5 + 5 = 30, a /27's hosts.
+    (DEV, {"network.nodeCidr": "10.10.0.0/27", "cluster.nodeGroups": [_group("general", 5)]}),
     # One schedulable node is enough beside a tainted group.
     (
         DEV,

@@ -35,7 +35,7 @@ STACKS = sorted(
 BACKENDS = ("kubeadm", "magnum", "kubeadm-cilium")
 _VARIANT_CLUSTER: dict[str, dict[str, str]] = {
     "kubeadm": {},
-    "magnum": {"backend": "magnum"},
+    "magnum": {"backend": "magnum", "endpoint": "floating-ip"},
     "kubeadm-cilium": {"cni": "cilium"},
 }
 # Every variant is planned as after Vault's first day: with the AppRole vault-secrets-operator
