@@ -50,10 +50,13 @@ def find_leftovers(
     conn = cloud.connection
     found: list[Leftover] = []
     vip_ports: set[str] = set()
+    live_vips: set[str] = set()  # every balancer's VIP port: not a leftover while it stands
     names = (cluster, *controller_names)
     if cloud.has_service("load-balancer"):
         prefixes = tuple(f"kube_service_{name}_" for name in names)
         for lb in cloud.call(lambda: list(conn.load_balancer.load_balancers())):
+            if lb.vip_port_id:
+                live_vips.add(lb.vip_port_id)
             prefix = next((p for p in prefixes if (lb.name or "").startswith(p)), None)
             if prefix:
                 found.append(
@@ -87,7 +90,10 @@ def find_leftovers(
     if network is not None:
         for port in cloud.call(lambda: list(conn.network.ports(network_id=network.id))):
             name = port.name or ""
-            if name.startswith("octavia-lb-") and port.id not in vip_ports and not port.device_id:
+            # An unbound Octavia port whose balancer is gone. A standing balancer's VIP port
+            # is not one: an OCCM balancer's goes with it (cascade), and the program's own
+            # (cluster.endpoint: loadbalancer) is never touched.
+            if name.startswith("octavia-lb-") and port.id not in live_vips and not port.device_id:
                 found.append(
                     Leftover("port", port.id, name, f"unbound load-balancer port on {network_name}")
                 )

@@ -30,6 +30,8 @@ def _world() -> FakeConnection:
             item(id="lb1", name=f"kube_service_{CLUSTER}_tap_gateway", vip_port_id="vip1"),
             item(id="lb2", name=f"kube_service_{OTHER}_tap_gateway", vip_port_id="vip2"),
             item(id="lb3", name=None),
+            # The program's own API balancer (cluster.endpoint: loadbalancer), in its state.
+            item(id="lb4", name=f"{CLUSTER}-api", vip_port_id="vip4"),
         ],
         ips=[
             item(id="ip1", floating_ip_address="203.0.113.1", port_id="vip1", description=""),
@@ -59,6 +61,7 @@ def _world() -> FakeConnection:
             item(id="p3", name="octavia-lb-ghi", network_id="net2", device_id=""),
             item(id="p4", name="node-port", network_id="net1", device_id=""),
             item(id="p5", name=None, network_id="net1", device_id=""),
+            item(id="vip4", name="octavia-lb-api", network_id="net1", device_id=""),
         ],
     )
 
