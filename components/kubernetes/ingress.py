@@ -10,6 +10,7 @@ its NetworkPolicies admit), except where `DIFFERENCES_FROM_PHALANX` says why not
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 
@@ -39,6 +40,10 @@ class IngressArgs:
     default_certificate: str | None = None
     # Behind a load balancer that passes the client's address by the PROXY protocol.
     proxy_protocol: bool = False
+    # How visitors arrive: host ports on the control planes (ukdac's own entry: a floating
+    # IP or its balancer in front), or a LoadBalancer Service the cloud controller makes
+    # (Magnum, whose nodes have no floating IP), as phalanx's default installs it.
+    exposure: Literal["host-ports", "service"] = "host-ports"
 
 
 # Where the controller's values differ from phalanx's (dotted paths under
@@ -70,6 +75,29 @@ DIFFERENCES_FROM_PHALANX: dict[str, str] = {
 }
 
 
+def _exposure(args: IngressArgs, public_address: str) -> tuple[dict[str, object], dict[str, str]]:
+    """The keys that say where the controller runs and how it is reached, and its flags."""
+    if args.exposure == "service":
+        service = {
+            "service": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
+            "publishService": {"enabled": True},
+        }
+        return service, {}
+    keys: dict[str, object] = {
+        "kind": "DaemonSet",
+        # Host ports, not host networking: backends see a pod address, which phalanx's
+        # NetworkPolicies admit by the pod's `gafaelfawr.lsst.io/ingress` label, and the
+        # pods stay inside the metadata guard.
+        "hostNetwork": False,
+        "hostPort": {"enabled": True, "ports": {"http": 80, "https": 443}},
+        "nodeSelector": {CONTROL_PLANE: "", "kubernetes.io/os": "linux"},
+        "tolerations": [{"key": CONTROL_PLANE, "operator": "Exists", "effect": "NoSchedule"}],
+        "service": {"enabled": False},
+        "publishService": {"enabled": False},
+    }
+    return keys, {"publish-status-address": public_address}
+
+
 def controller_values(args: IngressArgs, public_address: str) -> dict[str, object]:
     image = {
         "registry": args.image.registry,
@@ -79,26 +107,19 @@ def controller_values(args: IngressArgs, public_address: str) -> dict[str, objec
         "digestChroot": args.image.chroot_digest,
         "pullPolicy": "IfNotPresent",
     }
+    exposure, flags = _exposure(args, public_address)
+    extra_args = {
+        **flags,
+        **(
+            {"default-ssl-certificate": args.default_certificate}
+            if args.default_certificate
+            else {}
+        ),
+    }
     return {
         "controller": {
-            "kind": "DaemonSet",
-            # Host ports, not host networking: backends see a pod address, which phalanx's
-            # NetworkPolicies admit by the pod's `gafaelfawr.lsst.io/ingress` label, and the
-            # pods stay inside the metadata guard.
-            "hostNetwork": False,
-            "hostPort": {"enabled": True, "ports": {"http": 80, "https": 443}},
-            "nodeSelector": {CONTROL_PLANE: "", "kubernetes.io/os": "linux"},
-            "tolerations": [{"key": CONTROL_PLANE, "operator": "Exists", "effect": "NoSchedule"}],
-            "service": {"enabled": False},
-            "publishService": {"enabled": False},
-            "extraArgs": {
-                "publish-status-address": public_address,
-                **(
-                    {"default-ssl-certificate": args.default_certificate}
-                    if args.default_certificate
-                    else {}
-                ),
-            },
+            **exposure,
+            "extraArgs": extra_args,
             "ingressClass": args.class_name,
             "ingressClassResource": {"name": args.class_name, "enabled": True, "default": True},
             "allowSnippetAnnotations": True,

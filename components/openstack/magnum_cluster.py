@@ -82,6 +82,11 @@ def template_labels(args: MagnumClusterArgs) -> dict[str, str]:
     return labels
 
 
+def _host(url: str | None) -> str:
+    """`https://203.0.113.5:6443` -> `203.0.113.5`."""
+    return (url or "").split("://", 1)[-1].rsplit(":", 1)[0]
+
+
 def _raw_config(kubeconfig: Mapping[str, Any]) -> str:
     return str(kubeconfig.get("raw_config") or kubeconfig.get("rawConfig") or "")
 
@@ -119,7 +124,9 @@ class MagnumCluster(pulumi.ComponentResource):
             flavor=first.flavor,
             network_driver=args.network_driver,
             volume_driver="cinder",
-            floating_ip_enabled=True,
+            # Behind the masters' load balancer no node needs an address of its own: the
+            # API is the balancer's, the ingress a LoadBalancer Service's.
+            floating_ip_enabled=not args.master_lb_enabled,
             master_lb_enabled=args.master_lb_enabled,
             labels=template_labels(args),
             opts=child,
@@ -159,7 +166,11 @@ class MagnumCluster(pulumi.ComponentResource):
         ]
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig.apply(_raw_config))
         self.api_url = self.cluster.api_address
-        self.floating_ip = self.cluster.master_addresses.apply(lambda a: a[0] if a else "")
+        self.floating_ip = (
+            self.cluster.api_address.apply(_host)
+            if args.master_lb_enabled
+            else self.cluster.master_addresses.apply(lambda a: a[0] if a else "")
+        )
         self.nodes = pulumi.Output.all(
             self.cluster.master_addresses, self.cluster.node_addresses
         ).apply(

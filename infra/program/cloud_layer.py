@@ -190,8 +190,9 @@ def _magnum(
             )
     if not cfg.cluster.magnum.master_lb_enabled:
         pulumi.log.warn(
-            "Magnum opens the Kubernetes API of its masters to every address; only a master "
-            "load balancer applies cloud.adminCidrs (set cluster.magnum.masterLbEnabled)"
+            "Magnum opens the Kubernetes API of its masters to every address and gives every "
+            "node a floating IP; only a master load balancer applies cloud.adminCidrs and "
+            "keeps nodes off the Internet (set cluster.magnum.masterLbEnabled)"
         )
     return MagnumCluster(
         "cluster",

@@ -276,6 +276,8 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             namespace=INGRESS_NAMESPACE,
             default_certificate=f"{INGRESS_NAMESPACE}/{MAIN_CERTIFICATE}",
             proxy_protocol=cfg.cluster.endpoint == "loadbalancer",
+            # Magnum's nodes carry no floating IP: the cloud controller's balancer does.
+            exposure="service" if cfg.cluster.backend == "magnum" else "host-ports",
         ),
         opts=on_cluster,
     )

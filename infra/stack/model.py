@@ -384,10 +384,12 @@ class MagnumOptions(Section):
     """Settings used only by the Magnum backend."""
 
     master_lb_enabled: bool = Field(
-        default=False,
+        default=True,
         strict=True,
         title="Master load balancer",
-        description="Put an Octavia load balancer (with a floating IP) in front of the masters.",
+        description="Put an Octavia load balancer (with a floating IP) in front of the masters; "
+        "it applies cloud.adminCidrs to the API, and no node then gets a floating IP of its "
+        "own. Without it Magnum gives every node a floating IP and opens the API to all.",
     )
     create_timeout_minutes: int = Field(
         default=60,

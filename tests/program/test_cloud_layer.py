@@ -555,3 +555,28 @@ def test_magnum_says_when_its_api_is_open_to_everyone(stack: str) -> None:
     if behind_lb:
         admins = ",".join(str(c) for c in config(stack).config.cloud.admin_cidrs)
         assert template.inputs["labels"]["master_lb_allowed_cidrs"] == admins
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_behind_magnums_master_balancer_no_node_has_a_floating_ip(
+    stack: str, make_project: Any
+) -> None:
+    plan = planned(stack, "magnum")
+    (template,) = plan.find("openstack:containerinfra/clusterTemplate:ClusterTemplate")
+    assert template.inputs["masterLbEnabled"] is True  # the default
+    assert template.inputs["floatingIpEnabled"] is False
+    assert template.inputs["labels"]["master_lb_floating_ip_enabled"] == "true"
+    # The entry's address is the balancer's, from the API URL Magnum reports.
+    api = plan.outputs["apiUrl"]
+    assert plan.outputs["controlPlaneIp"] == api.split("://")[1].rsplit(":", 1)[0]
+    if stack != "ukdac-dev":
+        return
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    document["config"]["ukdac:cluster"] = {
+        "backend": "magnum",
+        "magnum": {"masterLbEnabled": False},
+    }
+    bare = plan_stack(make_project({stack: document}), stack)
+    (template,) = bare.find("openstack:containerinfra/clusterTemplate:ClusterTemplate")
+    assert template.inputs["floatingIpEnabled"] is True  # Magnum's only way to the API then
+    assert any("gives every node a floating IP" in w for w in bare.warnings)

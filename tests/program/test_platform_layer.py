@@ -622,3 +622,22 @@ def test_qservs_services_are_sized_apart_from_its_workers(stack: str) -> None:
     assert spec["storage"] == qcfg.storage
     assert spec["worker"]["storage"] == qcfg.worker.storage
     assert spec["storage"] != spec["worker"]["storage"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_ingress_is_reached_as_the_backend_allows(backend: str) -> None:
+    """Host ports on the control planes behind ukdac's own entry (kubeadm); a LoadBalancer
+    Service the cloud controller makes on Magnum, whose nodes have no floating IP, keeping
+    the client's address as phalanx's default does (externalTrafficPolicy Local)."""
+    plan = planned("ukdac-prod", backend)
+    controller = releases(plan)["ingress-nginx"].inputs["values"]["controller"]
+    if backend == "magnum":
+        assert controller["service"] == {"type": "LoadBalancer", "externalTrafficPolicy": "Local"}
+        assert controller["publishService"] == {"enabled": True}
+        for key in ("hostPort", "nodeSelector", "tolerations", "kind"):
+            assert key not in controller, key
+        assert "publish-status-address" not in controller["extraArgs"]
+    else:
+        assert controller["service"] == {"enabled": False}
+        assert controller["hostPort"]["enabled"] is True
+        assert controller["kind"] == "DaemonSet"
