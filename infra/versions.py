@@ -112,6 +112,12 @@ DOWNLOAD_SHA256: dict[str, Pin] = {
         "47d48a4a4283f320ea4340724d1afae419fb23e734f5b641bec646c25c7b19b6",
         "projectcalico/calico tag v3.30.2, git blob of manifests/tigera-operator.yaml",
     ),
+    "https://github.com/cilium/cilium-cli/releases/download/v0.18.5/cilium-linux-amd64.tar.gz": Pin(
+        "e63893745b67f58032d9b4f142ae7d6e97286df66af27ff24cd72dc81efc9ff9",
+        "as pinned by a public CI workflow for this release asset; check it against the "
+        "release's own `cilium-linux-amd64.tar.gz.sha256sum` when bumping (a wrong pin stops "
+        "the boot, it never lets a file through)",
+    ),
 }
 
 # Signing keys a node fetches, by the fingerprint checked before apt trusts the key. A
@@ -127,12 +133,6 @@ SIGNING_KEY_FINGERPRINTS: dict[str, Pin] = {
 def pinned(name: str) -> str:
     """The pinned version of `name`; a KeyError names a pin that is not in the table."""
     return PINS[name].version
-
-
-def pinned_sha256(url: str) -> str | None:
-    """The sha256 pinned for a download, if any."""
-    pin = DOWNLOAD_SHA256.get(url)
-    return pin.version if pin else None
 
 
 def download_sha256(url: str) -> str:

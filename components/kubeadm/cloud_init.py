@@ -54,26 +54,21 @@ class Pki:
 
 @dataclass(frozen=True)
 class Download:
-    """A file fetched at boot; with `sha256` it is checked against that before any use."""
+    """A file fetched at boot, checked against its pinned `sha256` before any use."""
 
     url: str
     path: str
-    sha256: str | None = None  # None: only the publisher's own checksum file (see `fetch`)
+    sha256: str
 
 
 def fetch(download: Download) -> str:
     """One runcmd line that downloads a file and verifies it, or stops the whole boot.
 
     runcmd is one shell script without `set -e`, so a failed check must `exit` itself; the
-    file is removed so no later step can use it. Without a pinned digest the release's own
-    `<url>.sha256sum` is checked: it catches a broken transfer, not a tampered origin.
+    file is removed so no later step can use it.
     """
     path, url = download.path, download.url
-    if download.sha256 is not None:
-        check = f"echo '{download.sha256}  {path}' | sha256sum -c --quiet -"
-    else:
-        published = f"$(curl -fsSL --retry 5 {url}.sha256sum | cut -d' ' -f1)"
-        check = f'echo "{published}  {path}" | sha256sum -c --quiet -'
+    check = f"echo '{download.sha256}  {path}' | sha256sum -c --quiet -"
     return (
         f"curl -fsSL --retry 5 -o {path} {url} && {check} || "
         f"{{ rm -f {path}; echo 'ukdac: {url} failed its sha256 check' >&2; exit 1; }}"
@@ -207,9 +202,7 @@ def calico(version: str, pod_cidr: str, sha256: Callable[[str], str]) -> CniInst
     )
 
 
-def cilium(
-    version: str, cli_version: str, sha256: Callable[[str], str | None] = lambda url: None
-) -> CniInstall:
+def cilium(version: str, cli_version: str, sha256: Callable[[str], str]) -> CniInstall:
     """Cilium in tunnel (VXLAN) mode with Kubernetes IPAM, installed by a pinned cilium CLI.
 
     kube-proxy stays, so Cilium serves host ports (the ingress controller's 80/443) only by

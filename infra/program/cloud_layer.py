@@ -45,7 +45,7 @@ from components.openstack.security_rules import (
     cni_rules,
 )
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY, Deployment
-from infra.versions import SIGNING_KEY_FINGERPRINTS, download_sha256, pinned, pinned_sha256
+from infra.versions import SIGNING_KEY_FINGERPRINTS, download_sha256, pinned
 
 BACKUP_CREDENTIAL = "backup"
 
@@ -83,15 +83,7 @@ def _cni(d: Deployment) -> cloud_init.CniInstall:
     cfg = d.config
     if cfg.cluster.cni == "calico":
         return cloud_init.calico(pinned("calico"), str(cfg.network.pod_cidr), download_sha256)
-    cni = cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"), pinned_sha256)
-    for download in cni.downloads:
-        if download.sha256 is None:
-            pulumi.log.warn(
-                f"{download.url} is checked only against its release's own checksum file, "
-                "which guards the transfer, not the origin: pin its sha256 in "
-                "DOWNLOAD_SHA256 (infra/versions.py)"
-            )
-    return cni
+    return cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"), download_sha256)
 
 
 # Pod Security admission: `baseline` is enforced in every namespace but these, which run

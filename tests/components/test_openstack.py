@@ -333,7 +333,8 @@ def test_both_cnis_serve_the_host_ports_the_ingress_controller_binds() -> None:
     # Tigera's operator enables host ports unless `hostPorts: Disabled`.
     assert installation["spec"]["calicoNetwork"].get("hostPorts", "Enabled") == "Enabled"
     # Cilium keeps kube-proxy here, so host ports need the portmap plugin chained.
-    assert "--set cni.chainingMode=portmap" in _commands(cloud_init.cilium("1.17.6", "v0.18.5"))
+    cilium = cloud_init.cilium("1.17.6", "v0.18.5", lambda url: "0" * 64)
+    assert "--set cni.chainingMode=portmap" in _commands(cilium)
 
 
 def test_the_programs_admin_certificate_renews_itself_before_it_expires() -> None:

@@ -70,19 +70,6 @@ def test_a_missing_file_stops_the_boot(tmp_path: Path) -> None:
     assert (result.returncode, "next-step" in result.stdout) == (1, False)
 
 
-@pytest.mark.parametrize("published_matches", [True, False])
-def test_without_a_pin_the_releases_own_checksum_file_is_checked(
-    tmp_path: Path, manifest: Path, published_matches: bool
-) -> None:
-    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
-    published = digest if published_matches else "f" * 64
-    Path(f"{manifest}.sha256sum").write_text(f"{published}  manifest.yaml\n")
-    target = tmp_path / "manifest.yaml"
-    result = _run(fetch(Download(manifest.as_uri(), str(target))))
-    assert (result.returncode == 0) is published_matches, result.stderr
-    assert target.exists() is published_matches
-
-
 def _gpg(home: Path, *args: str) -> str:
     """gpg in batch mode on the key ring in `home`; its standard output."""
     return subprocess.run(
