@@ -79,6 +79,17 @@ MODULES: dict[str, tuple[str, ...]] = {
     # unit tests cover the arithmetic and the attribution rules only.
     "infra/ops/cleanup.py": ("tests/ops",),
     "infra/ops/preflight.py": ("tests/ops",),
+    # Day two: the snapshots, the allowances that lift protection, the API balancer.
+    "components/kubernetes/snapshots.py": (
+        "tests/components/test_snapshots.py",
+        "tests/program/test_backups.py",
+        GOLDEN,
+    ),
+    "infra/program/allowances.py": (
+        "tests/program/test_node_lifecycle.py::test_an_allowed_change_unprotects_exactly_its_resource_and_the_policy_lets_it_through",
+        "tests/program/test_node_lifecycle.py::test_an_allowance_that_names_nothing_protected_says_so",
+    ),
+    "components/openstack/load_balancer.py": ("tests/program/test_entry_point.py", GOLDEN),
 }
 
 _FLIPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
