@@ -220,6 +220,20 @@ def node_rollout(diff: StackDiff) -> list[str]:
     return lines
 
 
+def kubernetes_upgrade(diff: StackDiff) -> list[str]:
+    """What a changed Kubernetes version asks of the operator: the plan changes no running
+    node, so the upgrade itself is in place, in waves, by the runbook."""
+    for change in diff.config:
+        if change.key == "ukdac:cluster.kubernetesVersion" and change.before != change.after:
+            return [
+                f"Kubernetes {change.before} -> {change.after}: new nodes get it; running "
+                "nodes are upgraded in place, control planes one at a time and then workers "
+                "(docs/runbooks/upgrade.md), or a worker group rolls to it with a new "
+                "`generation`",
+            ]
+    return []
+
+
 def render_diff(diffs: Iterable[StackDiff]) -> RenderableType:
     parts: list[RenderableType] = []
     for diff in diffs:
@@ -250,7 +264,7 @@ def render_diff(diffs: Iterable[StackDiff]) -> RenderableType:
         rollout = node_rollout(diff)
         if rollout:
             parts.append(Text("  nodes:", style="bold"))
-            parts += [Text(f"    {line}") for line in rollout]
+            parts += [Text(f"    {line}") for line in rollout + kubernetes_upgrade(diff)]
         for resource in diff.resources:
             mark, style = _MARKS[resource.kind]
             parts.append(Text(f"  {mark} {resource.type}  {resource.name}", style=style))
@@ -376,7 +390,7 @@ def _overview(d: StackDiff) -> list[str]:
     delta = footprint_delta(d)
     if delta:
         lines += [f"**Footprint**: {_delta_text(delta)}", ""]
-    rollout = node_rollout(d)
+    rollout = node_rollout(d) + kubernetes_upgrade(d)
     if rollout:
         lines += ["**Nodes**", "", *(f"- {line}" for line in rollout), ""]
     return lines

@@ -197,3 +197,15 @@ def test_an_allowance_that_names_nothing_protected_says_so(make_project: Any) ->
         for r in plan.find(INSTANCE)
         if r.inputs["metadata"]["ukdac-node-group"] == "control-plane"
     )
+
+
+def test_a_version_bump_reads_as_an_upgrade_in_waves_not_a_rebuild(make_project: Any) -> None:
+    from infra.plan.render import kubernetes_upgrade, markdown
+
+    diff = _diff(make_project, PROD, _cluster(kubernetesVersion="1.35.4"))
+    (note,) = kubernetes_upgrade(diff)
+    assert note.startswith("Kubernetes 1.35.3 -> 1.35.4: new nodes get it")
+    assert "control planes one at a time and then workers" in note
+    assert f"- {note}" in markdown([diff])
+    # Nothing else changing the version, nothing said.
+    assert kubernetes_upgrade(_diff(make_project, PROD, _cluster(nodeGroups=GROUPS))) == []
