@@ -68,9 +68,33 @@ class SnapshotsArgs:
     protect: bool = False  # the passphrase: losing it loses every snapshot
 
 
-def upload_script(file: str, retention_days: int) -> str:
+# The uploader's secret settings, from the schedule's Secret; the rest are plain.
+SECRET_SETTINGS = (
+    "RCLONE_CONFIG_STORE_ACCESS_KEY_ID",
+    "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY",
+    "BACKUP_PASSPHRASE",
+)
+
+
+def rclone_settings(endpoint: str, bucket: str, prefix: str) -> dict[str, str]:
+    """rclone's remotes as environment variables: `store`, the bucket over S3, and REMOTE,
+    a crypt remote on `store:<bucket>/<prefix>` (its password from BACKUP_PASSPHRASE)."""
+    safe = REMOTE.upper()
+    return {
+        "RCLONE_CONFIG_STORE_TYPE": "s3",
+        "RCLONE_CONFIG_STORE_PROVIDER": "Ceph",
+        "RCLONE_CONFIG_STORE_ENDPOINT": endpoint,
+        f"RCLONE_CONFIG_{safe}_TYPE": "crypt",
+        f"RCLONE_CONFIG_{safe}_REMOTE": f"store:{bucket}/{prefix}",
+        # Names stay readable (pick a snapshot by its time); contents are encrypted.
+        f"RCLONE_CONFIG_{safe}_FILENAME_ENCRYPTION": "off",
+        f"RCLONE_CONFIG_{safe}_DIRECTORY_NAME_ENCRYPTION": "false",
+    }
+
+
+def upload_script(file: str, retention_days: int, directory: str = SNAPSHOT_DIR) -> str:
     """The uploader's shell: copy the new snapshot, then (only if that worked) prune."""
-    source = shlex.quote(f"{SNAPSHOT_DIR}/{file}")
+    source = shlex.quote(f"{directory}/{file}")
     return "\n".join(
         [
             "set -eu",
@@ -194,20 +218,14 @@ class Snapshots(pulumi.ComponentResource):
         secret_name = f"{job.name}-upload"
         after = pulumi.ResourceOptions(parent=self, depends_on=list(job.depends_on))
         # Only the keys and the passphrase are secret; the rest is plain configuration.
-        secrets: dict[str, pulumi.Input[str]] = {
-            "RCLONE_CONFIG_STORE_ACCESS_KEY_ID": bucket.access_key,
-            "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY": bucket.secret_key,
-            "BACKUP_PASSPHRASE": self.passphrase,
-        }
+        values: tuple[pulumi.Input[str], ...] = (
+            bucket.access_key,
+            bucket.secret_key,
+            self.passphrase,
+        )
+        secrets = dict(zip(SECRET_SETTINGS, values, strict=True))
         settings = {
-            "RCLONE_CONFIG_STORE_TYPE": "s3",
-            "RCLONE_CONFIG_STORE_PROVIDER": "Ceph",
-            "RCLONE_CONFIG_STORE_ENDPOINT": bucket.endpoint,
-            f"RCLONE_CONFIG_{REMOTE.upper()}_TYPE": "crypt",
-            f"RCLONE_CONFIG_{REMOTE.upper()}_REMOTE": f"store:{bucket.bucket}/{job.prefix}",
-            # Names stay readable (pick a snapshot by its time); contents are encrypted.
-            f"RCLONE_CONFIG_{REMOTE.upper()}_FILENAME_ENCRYPTION": "off",
-            f"RCLONE_CONFIG_{REMOTE.upper()}_DIRECTORY_NAME_ENCRYPTION": "false",
+            **rclone_settings(bucket.endpoint, bucket.bucket, job.prefix),
             "HOME": SNAPSHOT_DIR,
             "RCLONE_CACHE_DIR": f"{SNAPSHOT_DIR}/.cache",
         }

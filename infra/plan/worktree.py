@@ -15,6 +15,7 @@ from pathlib import Path
 
 from infra.errors import UkdacError
 from infra.plan.model import Plan
+from infra.stack.clock import today
 
 
 class GitError(UkdacError):
@@ -63,7 +64,13 @@ def plan_tree(tree: Path, stacks: list[str], stack_dir: str = "stacks") -> dict[
         result = subprocess.run(
             [sys.executable, "-m", "infra.cli", "plan", *present, "--json-dir", out, "--quiet"],
             cwd=tree,
-            env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
+            env={
+                "PYTHONPATH": str(tree),
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(Path.home()),
+                # The same day as the head's plan: the join token's expiry is dated.
+                "UKDAC_TODAY": today().isoformat(),
+            },
             capture_output=True,
             text=True,
             check=False,

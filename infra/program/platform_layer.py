@@ -32,8 +32,8 @@ from components.kubernetes.snapshots import (
 )
 from components.kubernetes.vault import TLS_SECRET, Vault, VaultArgs
 from components.openstack.kubeadm_cluster import KubeadmCluster
-from infra.program.clock import join_token_expiry, today
 from infra.program.cloud_layer import BACKUP_CREDENTIAL, CloudLayer
+from infra.stack.clock import join_token_expiry, today
 from infra.stack.deployment import Deployment
 from infra.stack.phalanx import argocd_objects, argocd_values, vault_secrets_operator_values
 from infra.versions import CHART_REPOSITORIES, QSERV_OPERATOR_MANIFEST, pinned
