@@ -14,10 +14,9 @@ from typing import Literal
 
 import pulumi
 
+from components.kubernetes.control_planes import CONTROL_PLANE_LABEL, CONTROL_PLANE_TOLERATION
 from components.kubernetes.helm import ChartRef, release
 from components.kubernetes.nginx_auth_errors import server_snippet
-
-CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,8 @@ def _exposure(args: IngressArgs, public_address: str) -> tuple[dict[str, object]
         # pods stay inside the metadata guard.
         "hostNetwork": False,
         "hostPort": {"enabled": True, "ports": {"http": 80, "https": 443}},
-        "nodeSelector": {CONTROL_PLANE: "", "kubernetes.io/os": "linux"},
-        "tolerations": [{"key": CONTROL_PLANE, "operator": "Exists", "effect": "NoSchedule"}],
+        "nodeSelector": {CONTROL_PLANE_LABEL: "", "kubernetes.io/os": "linux"},
+        "tolerations": [CONTROL_PLANE_TOLERATION],
         "service": {"enabled": False},
         "publishService": {"enabled": False},
     }

@@ -26,6 +26,7 @@ from components.kubernetes.builtin_objects import (
     SERVICE_ACCOUNT,
     BuiltinObject,
 )
+from components.kubernetes.control_planes import CONTROL_PLANE_LABEL, CONTROL_PLANE_TOLERATION
 
 SNAPSHOT_DIR = "/snapshot"
 REMOTE = "safe"  # the crypt remote; `store` is the bucket under it
@@ -43,19 +44,27 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """How one thing is snapshotted: `take` is the init container that writes
+    SNAPSHOT_DIR/`file`; `pod` adds to the pod spec (node selection, host network,
+    volumes); `owner` is the user the file belongs to, whom the uploader runs as."""
+
+    file: str  # e.g. etcd.db; stored as <prefix>/<UTC time>-<file>
+    take: Mapping[str, Any]
+    pod: Mapping[str, Any] = field(default_factory=dict)
+    owner: int = 65532
+
+
+@dataclass(frozen=True)
 class Schedule:
-    """One snapshot. `take` is the init container that writes SNAPSHOT_DIR/`file`; `pod`
-    adds to the pod spec (node selection, host network, volumes)."""
+    """One snapshot, when and where it runs, and where in the bucket it goes."""
 
     name: str  # the CronJob's
     namespace: str
     schedule: str  # cron, in the controller-manager's time zone (UTC on kubeadm nodes)
-    file: str  # e.g. etcd.db; stored as <prefix>/<UTC time>-<file>
     prefix: str  # folder in the bucket, e.g. etcd
-    take: Mapping[str, Any]
-    pod: Mapping[str, Any] = field(default_factory=dict)
+    snapshot: Snapshot
     service_account: str | None = None  # made here, and the pod runs as it
-    run_as_user: int = 65532  # the uploader's user; 0 where the snapshot file is root's
     deadline_seconds: int = 3600
     depends_on: tuple[pulumi.Resource, ...] = ()  # what must exist first (its namespace)
 
@@ -116,9 +125,11 @@ _LOCKED_DOWN = {
 ETCD_PKI = "/etc/kubernetes/pki/etcd"
 
 
-def etcd_snapshot(image: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(take, pod) for kubeadm's stacked etcd: on a control plane, through its local
-    member, with the health-check client certificate kubeadm issues (root-only files)."""
+def etcd_snapshot(image: str) -> Snapshot:
+    """kubeadm's stacked etcd: on a control plane, through its local member, with the
+    health-check client certificate kubeadm issues (root-only files, so a root-only
+    snapshot)."""
+    file = "etcd.db"
     take = {
         "name": "snapshot",
         "image": image,
@@ -130,38 +141,31 @@ def etcd_snapshot(image: str) -> tuple[dict[str, Any], dict[str, Any]]:
             f"--key={ETCD_PKI}/healthcheck-client.key",
             "snapshot",
             "save",
-            f"{SNAPSHOT_DIR}/etcd.db",
+            f"{SNAPSHOT_DIR}/{file}",
         ],
         "volumeMounts": [{"name": "etcd-pki", "mountPath": ETCD_PKI, "readOnly": True}],
         "securityContext": {**_LOCKED_DOWN, "runAsUser": 0},
     }
     pod = {
         "hostNetwork": True,  # etcd listens on the node's loopback
-        "nodeSelector": {"node-role.kubernetes.io/control-plane": ""},
-        "tolerations": [
-            {
-                "key": "node-role.kubernetes.io/control-plane",
-                "operator": "Exists",
-                "effect": "NoSchedule",
-            }
-        ],
+        "nodeSelector": {CONTROL_PLANE_LABEL: ""},
+        "tolerations": [CONTROL_PLANE_TOLERATION],
         "volumes": [{"name": "etcd-pki", "hostPath": {"path": ETCD_PKI, "type": "Directory"}}],
     }
-    return take, pod
+    return Snapshot(file, take, pod, owner=0)
 
 
-def vault_snapshot(
-    image: str, address: str, ca_secret: str, role: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(take, pod) for Vault's raft storage: log in with the pod's service-account token
-    (Vault's Kubernetes auth, `role`), then save a snapshot from the active node."""
+def vault_snapshot(image: str, address: str, ca_secret: str, role: str) -> Snapshot:
+    """Vault's raft storage: log in with the pod's service-account token (Vault's
+    Kubernetes auth, `role`), then save a snapshot from the active node."""
+    file = "vault.snap"
     script = "\n".join(
         [
             "set -eu",
             'VAULT_TOKEN="$(vault write -field=token auth/kubernetes/login '
             f'role={role} jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token)"',
             "export VAULT_TOKEN",
-            f"vault operator raft snapshot save {SNAPSHOT_DIR}/vault.snap",
+            f"vault operator raft snapshot save {SNAPSHOT_DIR}/{file}",
         ]
     )
     take = {
@@ -184,7 +188,7 @@ def vault_snapshot(
             }
         ],
     }
-    return take, pod
+    return Snapshot(file, take, pod)
 
 
 def _environment(secret: str, keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -214,7 +218,7 @@ class Snapshots(pulumi.ComponentResource):
         self.register_outputs({"passphrase": self.passphrase})
 
     def _schedule(self, job: Schedule, args: SnapshotsArgs) -> None:
-        bucket = args.bucket
+        bucket, snapshot = args.bucket, job.snapshot
         secret_name = f"{job.name}-upload"
         after = pulumi.ResourceOptions(parent=self, depends_on=list(job.depends_on))
         # Only the keys and the passphrase are secret; the rest is plain configuration.
@@ -253,7 +257,7 @@ class Snapshots(pulumi.ComponentResource):
         upload = {
             "name": "upload",
             "image": args.uploader_image,
-            "command": ["/bin/sh", "-c", upload_script(job.file, bucket.retention_days)],
+            "command": ["/bin/sh", "-c", upload_script(snapshot.file, bucket.retention_days)],
             "env": [
                 *({"name": key, "value": value} for key, value in sorted(settings.items())),
                 *_environment(secret_name, sorted(secrets)),
@@ -261,20 +265,20 @@ class Snapshots(pulumi.ComponentResource):
             "volumeMounts": [volume],
             "securityContext": {
                 **_LOCKED_DOWN,
-                "runAsUser": job.run_as_user,
-                "runAsNonRoot": job.run_as_user != 0,
+                "runAsUser": snapshot.owner,
+                "runAsNonRoot": snapshot.owner != 0,
             },
             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
         }
-        take = dict(job.take)
+        take = dict(snapshot.take)
         take["volumeMounts"] = [volume, *take.get("volumeMounts", [])]
         pod: dict[str, Any] = {
             "restartPolicy": "OnFailure",
             "initContainers": [take],
             "containers": [upload],
-            "volumes": [{"name": "snapshot", "emptyDir": {}}, *job.pod.get("volumes", [])],
+            "volumes": [{"name": "snapshot", "emptyDir": {}}, *snapshot.pod.get("volumes", [])],
             "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-            **{k: v for k, v in job.pod.items() if k != "volumes"},
+            **{k: v for k, v in snapshot.pod.items() if k != "volumes"},
         }
         if job.service_account is not None:
             pod["serviceAccountName"] = job.service_account

@@ -213,15 +213,28 @@ def _rejoin(layout: _Layout, token: str, ca_hash: str) -> cloud_init.Rejoin | No
     own, *peers = layout.cp_addresses
     if not peers:
         return None  # a lone control plane has nobody to join: its loss is a restore
-    join = documents.join_documents(
+    join = _join_config(layout, token, ca_hash, {}, (), own)
+    return cloud_init.Rejoin(join, tuple(peers), layout.api_name, own)
+
+
+def _join_config(
+    layout: _Layout,
+    token: str,
+    ca_hash: str,
+    labels: Mapping[str, str],
+    taints: tuple[documents.Taint, ...],
+    control_plane_address: str | None,
+) -> str:
+    """The kubeadm JoinConfiguration of a worker, or of a control plane at its address."""
+    config = documents.join_documents(
         api_endpoint=layout.endpoint,
         bootstrap_token=token,
         ca_cert_hash=ca_hash,
-        labels={},
-        taints=(),
-        control_plane_address=own,
+        labels=labels,
+        taints=taints,
+        control_plane_address=control_plane_address,
     )
-    return cloud_init.Rejoin(documents.render(join), tuple(peers), layout.api_name, own)
+    return documents.render(config)
 
 
 def _join_user_data(
@@ -233,18 +246,10 @@ def _join_user_data(
     values: list[Any],
 ) -> str:
     token, ca_hash, *rest = values
-    config = documents.join_documents(
-        api_endpoint=layout.endpoint,
-        bootstrap_token=token,
-        ca_cert_hash=ca_hash,
-        labels=labels,
-        taints=taints,
-        control_plane_address=control_plane_address,
-    )
     return cloud_init.render(
         kubernetes_version=args.kubernetes_version,
         apt_key_fingerprint=args.apt_key_fingerprint,
-        kubeadm_config=documents.render(config),
+        kubeadm_config=_join_config(layout, token, ca_hash, labels, taints, control_plane_address),
         action="join-control-plane" if control_plane_address else "join",
         hosts=layout.hosts,
         pki=rest[0] if rest else None,

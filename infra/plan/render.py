@@ -12,13 +12,19 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from infra.plan.diff import ABSENT, Change, ResourceDiff, SecretText, StackDiff, hazards
+from infra.plan.diff import (
+    ABSENT,
+    INSTANCE,
+    Change,
+    ResourceDiff,
+    SecretText,
+    StackDiff,
+    hazards,
+)
 from infra.plan.footprint import Footprint
 from infra.plan.model import Plan, PlannedResource
 from infra.stack.deployment import NODE_GROUP_METADATA_KEY
 from infra.stack.profiles import FLAVORS
-
-INSTANCE = "openstack:compute/instance:Instance"
 
 COMMENT_MARKER = "<!-- ukdac-plan-diff -->"
 _FLAGS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "customTimeouts")

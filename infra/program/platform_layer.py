@@ -176,17 +176,13 @@ def build_backups(
     (physical,) = [b.physical_name for b in d.buckets if b.name == cfg.backups.bucket]
     schedules = []
     if isinstance(cloud.cluster, KubeadmCluster):
-        take, pod = etcd_snapshot(pinned("image/etcd"))
         schedules.append(
             Schedule(
                 name="etcd-snapshots",
                 namespace="kube-system",
                 schedule=cfg.backups.schedule,
-                file="etcd.db",
                 prefix="etcd",
-                take=take,
-                pod=pod,
-                run_as_user=0,  # etcdctl writes the snapshot as root, readable by root only
+                snapshot=etcd_snapshot(pinned("image/etcd")),
             )
         )
     else:
@@ -195,7 +191,7 @@ def build_backups(
             "snapshotted (back etcd up through Magnum's operator)"
         )
     if cfg.vault.mode == "ha":
-        take, pod = vault_snapshot(
+        snapshot = vault_snapshot(
             pinned("image/vault"), vault.active_address, TLS_SECRET, VAULT_SNAPSHOT_ROLE
         )
         schedules.append(
@@ -203,10 +199,8 @@ def build_backups(
                 name="vault-snapshots",
                 namespace=vault.namespace_name,
                 schedule=cfg.backups.schedule,
-                file="vault.snap",
                 prefix="vault",
-                take=take,
-                pod=pod,
+                snapshot=snapshot,
                 service_account="vault-snapshot",
                 depends_on=(vault.release,),
             )
