@@ -13,8 +13,7 @@ from infra.stack.phalanx import application_values, environment_values
 
 def build(d: Deployment) -> None:
     """Declare every resource of the stack `d` describes and export its outputs."""
-    cfg = d.config
-    allowances = Allowances(cfg.allow)
+    allowances = Allowances(d.config.allow)
     _build(d)
     allowances.report()
 

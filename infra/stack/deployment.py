@@ -135,17 +135,16 @@ def derive(stack: str, config: StackConfig) -> Deployment:
     """Compute the derived values of a validated config."""
     fqdn = config.fqdn
     hostnames = Hostnames(rsp=fqdn, vault=f"vault.{fqdn}", argocd_url=f"https://{fqdn}/argo-cd")
-    buckets = tuple(
-        BucketSpec(
-            name=b.name,
-            physical_name=f"{stack}-{b.name}",
-            retain=config.buckets.retain_by_default if b.retain is None else b.retain,
-        )
+    wanted = [
+        (b.name, config.buckets.retain_by_default if b.retain is None else b.retain)
         for b in config.buckets.containers
-    )
+    ]
     if config.backups.enabled:  # snapshots outlive whatever they restore: always retained
-        name = config.backups.bucket
-        buckets += (BucketSpec(name=name, physical_name=f"{stack}-{name}", retain=True),)
+        wanted.append((config.backups.bucket, True))
+    buckets = tuple(
+        BucketSpec(name=name, physical_name=f"{stack}-{name}", retain=retain)
+        for name, retain in wanted
+    )
     return Deployment(
         stack=stack,
         config=config,
