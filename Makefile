@@ -71,9 +71,10 @@ test-upstream: $(UPSTREAM_STAMP)
 	UKDAC_PHALANX_DIR=$${UKDAC_PHALANX_DIR:-$(UPSTREAM)/phalanx} \
 	$(BIN)/pytest -q -m upstream tests/upstream
 
-# The real Pulumi engine from Go modules (tools/engine.sh), outside the repository.
+# The real Pulumi engine (tools/engine.sh): the CLI from Go modules, the language host and the
+# providers from the engine source bundle, built outside the repository and reused.
 engine:
-	tools/engine.sh
+	UKDAC_ENGINE_SOURCES=$${UKDAC_ENGINE_SOURCES:-$(UPSTREAM)/engine} tools/engine.sh
 
 bench-engine: $(STAMP)
 	$(BIN)/python bench/engine.py

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -12,8 +12,9 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
-from policies.rules import POLICIES, Policy, Resource, StackView
+from policies.rules import POLICIES, UNKNOWN, Policy, Resource, StackView
 
 CONFIG = PolicyConfigSchema(
     properties={
@@ -23,6 +24,27 @@ CONFIG = PolicyConfigSchema(
     },
     required=["environment", "adminCidrs"],
 )
+
+
+def known(value: Any) -> Any:
+    """Plain data from the engine's properties, UNKNOWN where a preview cannot know a value.
+
+    The pack's proxies raise on an unknown value, and pulumi_policy then skips the whole
+    policy ("can't run policy during preview"): a new environment's preview went unchecked.
+    """
+
+    if isinstance(value, Mapping):
+        return {key: _entry(value, key) for key in value}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_entry(value, index) for index in range(len(value))]
+    return value
+
+
+def _entry(container: Any, key: Any) -> Any:
+    try:
+        return known(container[key])
+    except UnknownValueError:
+        return UNKNOWN
 
 
 def view_of(args: StackValidationArgs) -> StackView:
@@ -37,7 +59,7 @@ def view_of(args: StackValidationArgs) -> StackView:
                 urn=r.urn,
                 type=r.resource_type,
                 name=r.name,
-                props=r.props,
+                props=known(r.props),
                 protect=r.opts.protect,
             )
             for r in args.resources

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SECRET_MARK = "[secret"  # noqa: S105 (the plan's mask, not a password)
+# A value known only once the resource exists (a preview's computed output): the offline
+# plan's mark, and what the pack puts where the engine has an unknown. Rules decide on it
+# explicitly, failing closed where it could hide a violation.
+UNKNOWN = "[unknown]"
 WORLD = {"0.0.0.0/0", "::/0"}
 INSTANCE = "openstack:compute/instance:Instance"
 LETSENCRYPT_PROD = "https://acme-v02.api.letsencrypt.org/directory"
@@ -98,10 +102,24 @@ def _covers(props: Mapping[str, Any], port: int) -> bool:
     return low is not None and high is not None and low <= port <= high
 
 
+def _source(props: Mapping[str, Any]) -> str | None:
+    """Who a rule admits: a CIDR, "group" (a remote group, known or not), None (anyone), or
+    UNKNOWN (a prefix computed at apply time without a group: it cannot be checked)."""
+    prefix = props.get("remoteIpPrefix")
+    if props.get("remoteGroupId"):
+        return "group"
+    if prefix == UNKNOWN:
+        return UNKNOWN
+    return str(prefix) if prefix else None
+
+
 def world_ingress(view: StackView) -> Iterator[tuple[str, str]]:
     for rule in view.of_type("openstack:networking/secGroupRule:SecGroupRule"):
         p = rule.props
-        if p.get("direction") != "ingress" or p.get("remoteIpPrefix") not in WORLD:
+        source = _source(p)
+        if p.get("direction") != "ingress" or not (source is None or source in WORLD):
+            if p.get("direction") == "ingress" and source == UNKNOWN:
+                yield rule.urn, f"{rule.name}: its source is known only after apply"
             continue
         web = p.get("protocol") == "tcp" and (_covers(p, 80) or _covers(p, 443))
         narrow = p.get("portRangeMin") == p.get("portRangeMax")
@@ -123,7 +141,7 @@ def admin_access(view: StackView) -> Iterator[tuple[str, str]]:
     own = {
         ipaddress.ip_network(s.props["cidr"])
         for s in view.of_type("openstack:networking/subnet:Subnet")
-        if s.props.get("cidr")
+        if s.props.get("cidr") not in (None, "", UNKNOWN)
     }
     for rule in view.of_type("openstack:networking/secGroupRule:SecGroupRule"):
         p = rule.props
@@ -131,16 +149,18 @@ def admin_access(view: StackView) -> Iterator[tuple[str, str]]:
             continue
         if not (_covers(p, 22) or _covers(p, 6443)):
             continue
-        cidr = p.get("remoteIpPrefix")
+        source = _source(p)
         allowed_here = admins if _covers(p, 22) else admins | own
-        if cidr and ipaddress.ip_network(cidr) not in allowed_here:
+        if source is None:
+            yield rule.urn, f"{rule.name} lets anyone reach SSH or the Kubernetes API"
+        elif source == UNKNOWN:
+            yield rule.urn, f"{rule.name}: its source is known only after apply"
+        elif source != "group" and ipaddress.ip_network(source) not in allowed_here:
             allowed = sorted(map(str, admins))
             yield (
                 rule.urn,
-                f"{rule.name} lets {cidr} reach SSH or the Kubernetes API; admins: {allowed}",
+                f"{rule.name} lets {source} reach SSH or the Kubernetes API; admins: {allowed}",
             )
-        if not cidr and not p.get("remoteGroupId"):
-            yield rule.urn, f"{rule.name} lets anyone reach SSH or the Kubernetes API"
 
 
 def _secret_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:

@@ -130,6 +130,9 @@ class KubeadmClusterArgs:
     # VIP (host API_VIP_OFFSET), and nodes reach the API through it.
     load_balancer: str | None = None
     api_allowed_cidrs: tuple[str, ...] = ()  # who may reach 6443 through the balancer
+    # What makes the subnet reachable from the floating-IP pool (the router interface):
+    # Neutron refuses a floating IP's association before it exists.
+    routed: tuple[pulumi.Resource, ...] = ()
 
 
 def api_vip_address(node_cidr: str) -> str:
@@ -473,6 +476,7 @@ class KubeadmCluster(pulumi.ComponentResource):
                         Listener(443, proxy_protocol=True),
                     ),
                     floating_ip=self.fip.address,
+                    floating_ip_after=args.routed,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -482,7 +486,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             f"{self.name}-api-fip-association",
             floating_ip=self.fip.address,
             port_id=self.nodes_by_group["control-plane"][0][1].id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.routed)),
         )
 
     def _workers(self) -> None:

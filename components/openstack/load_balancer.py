@@ -29,6 +29,9 @@ class LoadBalancerArgs:
     members: tuple[str, ...]  # the servers' fixed addresses
     listeners: tuple[Listener, ...]
     floating_ip: pulumi.Input[str] | None = None  # associated with the VIP's port
+    # What the association waits for (the subnet's router interface: before it, Neutron
+    # cannot reach the VIP's subnet from the floating-IP pool and refuses).
+    floating_ip_after: tuple[pulumi.Resource, ...] = ()
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -55,7 +58,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 f"{name}-fip-association",
                 floating_ip=args.floating_ip,
                 port_id=self.balancer.vip_port_id,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.floating_ip_after)),
             )
         self.vip_address = args.vip_address
         self.register_outputs({"vipAddress": self.vip_address})

@@ -61,6 +61,9 @@ class MagnumClusterArgs:
     api_allowed_cidrs: tuple[str, ...] = ()
     create_timeout_minutes: int = 60
     extra_labels: Mapping[str, str] | None = None
+    # The subnet's router interface: Magnum gives nodes floating IPs on the fixed subnet,
+    # which Neutron refuses before the subnet reaches the external network.
+    routed: tuple[pulumi.Resource, ...] = ()
 
 
 def template_labels(args: MagnumClusterArgs) -> dict[str, str]:
@@ -145,6 +148,7 @@ class MagnumCluster(pulumi.ComponentResource):
             create_timeout=args.create_timeout_minutes,
             opts=pulumi.ResourceOptions(
                 parent=self,
+                depends_on=list(args.routed),
                 custom_timeouts=pulumi.CustomTimeouts(
                     create=f"{args.create_timeout_minutes}m",
                     update=f"{args.create_timeout_minutes}m",

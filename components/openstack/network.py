@@ -39,6 +39,9 @@ class Network(pulumi.ComponentResource):
     network_id: pulumi.Output[str]
     subnet_id: pulumi.Output[str]
     router_id: pulumi.Output[str]
+    # The router interface: until it exists Neutron refuses a floating IP on the subnet
+    # (ExternalGatewayForFloatingIPNotFound), so every association waits for it.
+    routed: pulumi.Resource
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -78,6 +81,7 @@ class Network(pulumi.ComponentResource):
             subnet_id=self.subnet.id,
             opts=child,
         )
+        self.routed = self.interface
         self.network_id = self.network.id
         self.subnet_id = self.subnet.id
         self.router_id = self.router.id

@@ -24,6 +24,18 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def say(text: str) -> None:
+    """One line of progress, printed as it is (no markup or emoji codes read in it)."""
+    out.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
+def engine_output(text: str) -> None:
+    """The Pulumi engine's output, passed through literally and flushed line by line, so a
+    long `up` or `destroy` shows its progress as it goes."""
+    out.file.write(text)
+    out.file.flush()
+
+
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn ukdac's own errors into a message and an exit code, never a traceback."""
 

@@ -11,7 +11,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from infra.cli.common import current_project, deployment, err, out, reports_errors
+from infra.cli.common import (
+    current_project,
+    deployment,
+    engine_output,
+    err,
+    out,
+    reports_errors,
+    say,
+)
 from infra.cli.ops import preflight_passes
 from infra.errors import UkdacError
 from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
@@ -70,7 +78,7 @@ def sandbox_create(
     if deploy:
         if not preflight_passes(sandbox.stack):
             raise typer.Exit(1)
-        up(str(project.root), sandbox.stack, on_output=lambda line: out.print(line, end=""))
+        up(str(project.root), sandbox.stack, on_output=engine_output)
 
 
 @reports_errors
@@ -125,13 +133,18 @@ def _destroy(name: str) -> None:
     if d.config.environment != "sandbox":
         raise SandboxError(f"{stack} is not a sandbox ({d.config.environment})")
     require_cli()  # before touching the cloud: a half-done destroy helps nobody
+    say(f"{stack}: looking for what Kubernetes made in the cloud ({d.config.cloud.name})")
     cloud = connect(d.config.cloud.name, d.config.cloud.region)
     leftovers = find_leftovers(cloud, d.names.cluster, d.names.network, controller_names(cloud, d))
+    say(f"{stack}: {len(leftovers)} leftover(s) to delete before pulumi destroy")
     for line in delete_leftovers(cloud, leftovers):
-        out.print(line)
-    destroy(str(project.root), stack, on_output=lambda line: out.print(line, end=""))
-    path.unlink()
-    out.print(f"removed {stack} and {project.display(path)}")
+        say(line)
+    say(f"{stack}: pulumi destroy, then the stack is removed from the backend")
+    destroy(str(project.root), stack, on_output=engine_output)
+    # `pulumi stack rm` removes the stack's config file itself; a file left behind (an older
+    # CLI, --preserve-config) goes too.
+    path.unlink(missing_ok=True)
+    say(f"removed {stack} and {project.display(path)}")
 
 
 @reports_errors

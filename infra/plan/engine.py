@@ -48,6 +48,8 @@ _RESOURCE = rpc._special_resource_sig
 _ASSET = rpc._special_asset_sig
 _ARCHIVE = rpc._special_archive_sig
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
 # The mock runtime is process-global: one plan at a time.
 _RUNTIME_LOCK = threading.Lock()
 
@@ -185,9 +187,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._states: dict[str, dict[str, Any]] = {}  # id -> plain state, for fakes
         self._lock = threading.Lock()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's whole type chain, the root stack left out.
+
+        (The SDK's mock keeps only the parent's own type and prefixes the stack's type.)
+        """
+        if parent:
+            parent_chain = parent.split("::")[2]
+            if parent_chain != ROOT_STACK_TYPE:
+                type_ = f"{parent_chain}${type_}"
+        return f"urn:pulumi:{settings.get_stack()}::{settings.get_project()}::{type_}::{name}"
+
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == ROOT_STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()  # type: ignore[no-untyped-call]
         wire = _struct(request.object)
@@ -250,7 +263,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().Invoke(request)  # type: ignore[no-untyped-call]
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+        if request.urn.split("::")[2] == ROOT_STACK_TYPE:
             self.stack_outputs = render_value(_struct(request.outputs), self.show_secrets)
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 

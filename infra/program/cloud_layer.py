@@ -164,6 +164,7 @@ def _kubeadm(d: Deployment, network: Network, opts: pulumi.ResourceOptions) -> K
             protect=d.protect_stateful,
             load_balancer=names.load_balancer if balanced else None,
             api_allowed_cidrs=admins,
+            routed=(network.routed,),
         ),
         opts=opts,
     )
@@ -210,6 +211,7 @@ def _magnum(
             master_lb_enabled=cfg.cluster.magnum.master_lb_enabled,
             api_allowed_cidrs=tuple(str(c) for c in cfg.cloud.admin_cidrs),
             create_timeout_minutes=cfg.cluster.magnum.create_timeout_minutes,
+            routed=(network.routed,),
         ),
         opts=opts,
     )

@@ -244,3 +244,39 @@ def test_sandbox_commands_skip_a_malformed_neighbour_with_a_warning(
         assert "Pulumi.ukdac-sbx-binary.yaml skipped" in result.stderr
     # A malformed expiry never reads as expired: reap destroys nothing it cannot read.
     assert "no expired sandbox" in runner.invoke(app, ["sandbox", "reap"]).stdout
+
+
+def test_sandbox_destroy_reports_progress_and_survives_stack_rm_removing_the_file(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pulumi stack rm` deletes the stack's config file itself: the real engine's first
+    `sandbox destroy` ended in a FileNotFoundError after 20 silent seconds."""
+    from infra.cli import sandbox as sandbox_cli
+
+    project = make_project({})
+    create(project, "jo", "o@x", TODAY + timedelta(days=1), KEY, TODAY)
+    path = project.stack_dir / "Pulumi.ukdac-sbx-jo.yaml"
+    monkeypatch.chdir(project.root)
+    destroyed: list[str] = []
+
+    def fake_destroy(root: str, stack: str, on_output: Callable[[str], None]) -> None:
+        on_output("Destroying (ukdac-sbx-jo):\n")
+        on_output("  - openstack:networking:Network [ukdac:Cloud:] deleted\n")
+        path.unlink()  # what `pulumi stack rm` does to the config file
+        destroyed.append(stack)
+
+    monkeypatch.setattr(sandbox_cli, "require_cli", lambda: "pulumi")
+    monkeypatch.setattr(sandbox_cli, "connect", lambda *args: object())
+    monkeypatch.setattr(sandbox_cli, "controller_names", lambda *args: ())
+    monkeypatch.setattr(sandbox_cli, "find_leftovers", lambda *args: ["volume pvc-1"])
+    monkeypatch.setattr(sandbox_cli, "delete_leftovers", lambda cloud, found: ["deleted pvc-1"])
+    monkeypatch.setattr(sandbox_cli, "destroy", fake_destroy)
+    result = CliRunner().invoke(app, ["sandbox", "destroy", "jo"])
+    assert result.exit_code == 0, result.output
+    assert destroyed == ["ukdac-sbx-jo"] and not path.exists()
+    lines = result.stdout.splitlines()
+    # Progress comes before the engine's own output, which is passed through literally.
+    assert lines[0].startswith("ukdac-sbx-jo: looking for what Kubernetes made")
+    assert "1 leftover(s)" in lines[1] and lines[2] == "deleted pvc-1"
+    assert "  - openstack:networking:Network [ukdac:Cloud:] deleted" in lines
+    assert lines[-1] == "removed ukdac-sbx-jo and stacks/Pulumi.ukdac-sbx-jo.yaml"

@@ -83,6 +83,25 @@ def test_parents_and_urns(plan: Plan) -> None:
     )
 
 
+class Outer(pulumi.ComponentResource):
+    def __init__(self, name: str) -> None:
+        super().__init__("test:index:Outer", name, None)
+        self.box = Box(f"{name}-box", pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+def test_urns_are_the_engines() -> None:
+    """The real engine leaves the root stack's type out of its children's URNs and gives a
+    grandchild its whole ancestry of types (pkg/resource/urn.go, checked in the engine tier)."""
+    plan = run_callable(lambda: Outer("outer"))
+    prefix = "urn:pulumi:test::unit::"
+    assert one(plan, "outer").urn == f"{prefix}test:index:Outer::outer"
+    assert one(plan, "outer-box").urn == f"{prefix}test:index:Outer$test:index:Box::outer-box"
+    assert one(plan, "outer-box-net").urn == (
+        f"{prefix}test:index:Outer$test:index:Box$openstack:networking/network:Network::outer-box-net"
+    )
+
+
 def test_explicit_and_property_dependencies(plan: Plan) -> None:
     subnet, router, net = one(plan, "box-subnet"), one(plan, "router"), one(plan, "box-net")
     assert subnet.property_dependencies == {"networkId": [net.urn]}

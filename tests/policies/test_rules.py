@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra.plan.model import Plan
-from policies.rules import LETSENCRYPT_PROD, POLICIES, run_all
+from policies.rules import LETSENCRYPT_PROD, POLICIES, UNKNOWN, run_all
 from policies.views import from_plan
 from tests.support.stacks import BACKENDS, STACKS, config, planned
 
@@ -193,7 +193,41 @@ def staging_issuer_in_a_list(data: dict[str, Any]) -> None:
     ]
 
 
+def _group_rule(port: int) -> Callable[[dict[str, Any]], bool]:
+    def match(r: dict[str, Any]) -> bool:
+        i = r["inputs"]
+        return (
+            r["type"].endswith("secGroupRule:SecGroupRule")
+            and i.get("direction") == "ingress"
+            and i.get("portRangeMin") == port
+            and bool(i.get("remoteGroupId"))
+        )
+
+    return match
+
+
+def web_port_from_anyone(data: dict[str, Any]) -> None:
+    """Neither a CIDR nor a source group: Neutron admits the whole Internet."""
+    rule = _resources(data, _group_rule(10250))[0]["inputs"]
+    rule.pop("remoteGroupId")
+
+
+def api_source_unknown(data: dict[str, Any]) -> None:
+    """A prefix computed at apply time with no group cannot be checked in a preview."""
+    rule = _resources(data, _rule(6443, "129.215"))[0]["inputs"]
+    rule["remoteIpPrefix"] = UNKNOWN
+
+
+def kubelet_source_unknown(data: dict[str, Any]) -> None:
+    rule = _resources(data, _group_rule(10250))[0]["inputs"]
+    rule.pop("remoteGroupId")
+    rule["remoteIpPrefix"] = UNKNOWN
+
+
 BROKEN: list[tuple[str, str, Mutation]] = [
+    ("world-ingress-only-http-https", "ukdac-dev", web_port_from_anyone),
+    ("world-ingress-only-http-https", "ukdac-dev", kubelet_source_unknown),
+    ("ssh-and-api-from-admins", "ukdac-test", api_source_unknown),
     ("ssh-and-api-from-admins", "ukdac-dev", api_from_anyone),
     ("credentials-are-secret", "ukdac-dev", nested_plain_credential),
     ("credentials-are-secret", "ukdac-dev", plain_secret_binary_data),
@@ -234,6 +268,54 @@ def test_each_policy_fails_where_it_must(policy: str, stack: str, mutate: Mutati
     violations = [v for v in run_all(from_plan(broken, admin_cidrs(stack))) if v.policy == policy]
     assert violations, f"{policy} let {mutate.__name__} through"
     assert all(v.message for v in violations)
+
+
+def as_in_a_preview(data: dict[str, Any]) -> None:
+    """What a new stack's preview gives a policy: the provider computes `remoteIpPrefix` of a
+    rule that names a remote group, so it is unknown until apply (seen in the real engine)."""
+    for r in data["resources"]:
+        if r["type"].endswith("secGroupRule:SecGroupRule") and "remoteIpPrefix" not in r["inputs"]:
+            r["inputs"]["remoteIpPrefix"] = UNKNOWN
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_passes_in_a_preview_with_unknowns(stack: str) -> None:
+    data = copy.deepcopy(planned(stack).model_dump(by_alias=True))
+    as_in_a_preview(data)
+    previewed = Plan.model_validate(data)
+    assert any(r.inputs.get("remoteIpPrefix") == UNKNOWN for r in previewed.resources), (
+        "the preview's unknowns were not put in"
+    )
+    assert run_all(from_plan(previewed, admin_cidrs(stack))) == []
+
+
+def test_the_pack_reads_unknowns_as_a_mark_instead_of_giving_up() -> None:
+    """pulumi_policy's proxies raise on an unknown, and the SDK then skips the whole policy:
+    the pack turns the engine's properties into plain data with UNKNOWN in their place."""
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    from policies.__main__ import known
+
+    props = unknown_checking_proxy(
+        {
+            "remoteIpPrefix": UNKNOWN_STRING_VALUE,
+            "remoteGroupId": "g",
+            "tags": ["a", UNKNOWN_STRING_VALUE],
+            "nested": {"deep": [{"x": UNKNOWN_STRING_VALUE, "y": 1}]},
+        }
+    )
+    assert known(props) == {
+        "remoteIpPrefix": UNKNOWN,
+        "remoteGroupId": "g",
+        "tags": ["a", UNKNOWN],
+        "nested": {"deep": [{"x": UNKNOWN, "y": 1}]},
+    }
+
+
+def test_the_offline_plan_marks_unknowns_as_the_rules_do() -> None:
+    from infra.plan.model import UNKNOWN as PLAN_UNKNOWN
+
+    assert PLAN_UNKNOWN == UNKNOWN
 
 
 def test_the_same_breakage_is_fine_where_the_rule_does_not_apply() -> None:

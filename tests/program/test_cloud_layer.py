@@ -580,3 +580,36 @@ def test_behind_magnums_master_balancer_no_node_has_a_floating_ip(
     (template,) = bare.find("openstack:containerinfra/clusterTemplate:ClusterTemplate")
     assert template.inputs["floatingIpEnabled"] is True  # Magnum's only way to the API then
     assert any("gives every node a floating IP" in w for w in bare.warnings)
+
+
+FLOATING_IP_USERS = (
+    "openstack:networking/floatingIpAssociate:FloatingIpAssociate",
+    "openstack:containerinfra/cluster:Cluster",  # Magnum gives its nodes floating IPs
+)
+
+
+def _ancestors(plan: Plan, resource: PlannedResource) -> set[str]:
+    """Every URN `resource` waits for: its dependencies, theirs, and so on."""
+    by_urn = plan.by_urn()
+    seen: set[str] = set()
+    todo = list(resource.dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn not in seen:
+            seen.add(urn)
+            todo.extend(by_urn[urn].dependencies if urn in by_urn else ())
+    return seen
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_floating_ips_wait_for_the_router_interface(stack: str, backend: str) -> None:
+    """Neutron refuses a floating IP on a subnet that does not reach the external network
+    yet (ExternalGatewayForFloatingIPNotFound): the real engine's first `up` failed two runs
+    in three before every association waited for the router interface."""
+    plan = planned(stack, backend)
+    (interface,) = plan.find("openstack:networking/routerInterface:RouterInterface")
+    users = [r for r in plan.resources if r.type in FLOATING_IP_USERS]
+    assert users
+    for resource in users:
+        assert interface.urn in _ancestors(plan, resource), resource.name

@@ -16,6 +16,7 @@ import pytest
 from rich.console import Console
 
 from infra.plan.diff import diff_plans
+from infra.plan.engine import ROOT_STACK_TYPE
 from infra.plan.model import Plan, PlannedResource
 from infra.plan.render import render_diff
 from tests.support.stacks import BACKENDS, ROOT, STACKS, planned
@@ -35,7 +36,9 @@ def _urn(
     stack, project, chain_text, own_name = resource.urn.split("::", 3)
     chain = chain_text.split("$")
     if parent is not None:
-        chain = [*parent.split("::", 3)[2].split("$"), chain[-1]]
+        parent_chain = parent.split("::", 3)[2]
+        ancestry = [] if parent_chain == ROOT_STACK_TYPE else parent_chain.split("$")
+        chain = [*ancestry, chain[-1]]
     if type_ is not None:
         chain[-1] = type_
     return f"{stack}::{project}::{'$'.join(chain)}::{name or own_name}"
