@@ -112,6 +112,15 @@ def _provider_urn(reference: str) -> str | None:
     return reference.rsplit("::", 1)[0] if reference else None
 
 
+def default_provider_urn(type_: str, version: str) -> str:
+    """The provider the engine makes for a resource that names none: one per package and
+    version, named `default_<major>_<minor>_<patch>` (the engine's provider registry)."""
+    package = type_.split(":", 1)[0]
+    name = "default" + ("_" + version.replace(".", "_").replace("-", "_") if version else "")
+    stack, project = settings.get_stack(), settings.get_project()
+    return f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::{name}"
+
+
 def _options(request: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if request.HasField("protect") and request.protect:
@@ -212,7 +221,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             name=request.name,
             parent=request.parent or None,
             custom=request.custom,
-            provider=_provider_urn(request.provider),
+            provider=_provider_urn(request.provider)
+            or (
+                default_provider_urn(request.type, request.version)
+                if request.custom and not request.type.startswith("pulumi:providers:")
+                else None
+            ),
             dependencies=sorted(set(request.dependencies)),
             property_dependencies={
                 key: sorted(set(deps.urns))

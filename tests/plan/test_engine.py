@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pulumi
 import pulumi_openstack as openstack
 import pulumi_random as random
@@ -100,6 +102,19 @@ def test_urns_are_the_engines() -> None:
     assert one(plan, "outer-box-net").urn == (
         f"{prefix}test:index:Outer$test:index:Box$openstack:networking/network:Network::outer-box-net"
     )
+
+
+def test_a_resource_without_a_provider_gets_the_engines_default_one(plan: Plan) -> None:
+    """The engine makes one default provider per package and version; its URN is what the
+    real preview names as the resource's provider."""
+    version = importlib.metadata.version("pulumi_tls").replace(".", "_")
+    assert one(plan, "key").provider == (
+        f"urn:pulumi:test::unit::pulumi:providers:tls::default_{version}"
+    )
+    assert (
+        one(plan, "router").provider == "urn:pulumi:test::unit::pulumi:providers:openstack::cloud"
+    )
+    assert one(plan, "box").provider is None  # a component has none
 
 
 def test_explicit_and_property_dependencies(plan: Plan) -> None:

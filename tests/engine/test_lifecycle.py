@@ -1,0 +1,233 @@
+"""Stacks through their life under the real engine: preview equal to the offline plan, `up`,
+no perpetual diff, the day-2 changes `ukdac diff` predicts, clean-up and destroy leaving the
+project as it was.
+
+Each shape runs as one test, its steps in order (every step builds on the deployed state of
+the one before); an assertion names the step it checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from infra.ops.cleanup import CSI_CLUSTER_KEY
+from infra.plan.diff import diff_plans
+from infra.plan.engine import plan_stack
+from infra.plan.model import Plan
+from infra.stack.deployment import Deployment
+from infra.stack.files import load_project, load_stack_file
+from infra.stack.validation import validate_stack_file
+from tests.cloud.conftest import sandbox_stack
+from tests.engine.conftest import write_stack
+from tests.support.engine import ROOT, Engine, mismatches, offline_operations
+
+MakeEngine = Callable[[dict[str, dict[str, Any]]], Engine]
+# Compared on a preview (what the engine reports before anything exists) ...
+PREVIEW_FIELDS = ("type", "parent", "provider", "physicalName", "protect", "ignoreChanges")
+# ... and on the deployed state, which also keeps replaceOnChanges and aliases. The engine
+# keeps no deleteBeforeReplace in its state: that one shows in the order of a replacement's
+# steps (test_prod.py).
+STATE_FIELDS = (*PREVIEW_FIELDS, "replaceOnChanges", "aliases")
+
+
+def policy_flags(engine: Engine, stack: str) -> list[str]:
+    """`--policy-pack` with the config `ukdac policy-config` writes for the stack."""
+    config = engine.project / f"policy-{stack}.json"
+    config.write_text(ukdac(engine, "policy-config", stack).stdout)
+    return ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(config)]
+
+
+def ukdac(engine: Engine, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The ukdac CLI in the engine's project, with its environment (pulumi on PATH)."""
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ukdac"), *args],
+        cwd=engine.project,
+        env=engine.environment(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"ukdac {' '.join(args)}: {result.stdout}\n{result.stderr}")
+    return result
+
+
+def offline(engine: Engine, stack: str) -> Plan:
+    return plan_stack(load_project(engine.project), stack)
+
+
+def deployment_of(engine: Engine, stack: str) -> Deployment:
+    return validate_stack_file(load_stack_file(load_project(engine.project), stack))
+
+
+def assert_policies_ran(text: str) -> None:
+    """Every policy evaluated: none skipped for an unknown value, and the providers came from
+    the plugin cache (no "using ... from $PATH")."""
+    assert "can't run policy" not in text, text[-3000:]
+    assert "from $PATH" not in text, text[-3000:]
+
+
+def inventory(conn: Any) -> dict[str, set[str]]:
+    """Every resource of the project, by kind: what `destroy` must leave as it found."""
+    project = conn.current_project_id
+    user = conn.current_user_id
+    ec2 = conn.identity.get(f"/users/{user}/credentials/OS-EC2").json()["credentials"]
+    return {
+        "servers": {s.id for s in conn.compute.servers()},
+        "server groups": {g.id for g in conn.compute.server_groups()},
+        "keypairs": {k.name for k in conn.compute.keypairs()},
+        "volumes": {v.id for v in conn.block_storage.volumes()},
+        "networks": {n.id for n in conn.network.networks(project_id=project)},
+        "subnets": {s.id for s in conn.network.subnets(project_id=project)},
+        "routers": {r.id for r in conn.network.routers(project_id=project)},
+        "ports": {p.id for p in conn.network.ports(project_id=project)},
+        "security groups": {g.id for g in conn.network.security_groups(project_id=project)},
+        "floating IPs": {ip.id for ip in conn.network.ips(project_id=project)},
+        "containers": {c.name for c in conn.object_store.containers()},
+        "application credentials": {c.id for c in conn.identity.application_credentials(user=user)},
+        "EC2 credentials": {c["access"] for c in ec2},
+    }
+
+
+def step(
+    engine: Engine, stack: str, document: dict[str, Any], base: Plan, what: str, apply: bool
+) -> tuple[Plan, dict[str, str]]:
+    """Write the changed stack file, and check the real preview does resource by resource
+    what `ukdac diff` says; then `up` it if `apply`. Returns the new offline plan and the
+    operations `ukdac diff` gave, "keep" (changed, but ignored) included."""
+    write_stack(engine.project, stack, document)
+    head = offline(engine, stack)
+    diff = diff_plans(base, head)
+    expected = offline_operations(diff)
+    preview = engine.preview(stack, *policy_flags(engine, stack))
+    assert_policies_ran(preview.text)
+    assert preview.returncode == 0, f"{what}: preview failed\n{preview.text[-3000:]}"
+    assert preview.changes() == expected, (
+        f"{what}: the engine and `ukdac diff` disagree\n"
+        f"engine only: {sorted(set(preview.changes().items()) - set(expected.items()))}\n"
+        f"offline only: {sorted(set(expected.items()) - set(preview.changes().items()))}"
+    )
+    if apply:
+        engine.run("up", "--stack", stack, "--yes", "--skip-preview")
+    return head, {r.urn: r.kind for r in diff.resources}
+
+
+@pytest.fixture
+def made_by_kubernetes(demo: Any) -> Iterator[Callable[[str], list[str]]]:
+    """A volume as Cinder CSI makes it for a cluster: what only clean-up removes."""
+    made: list[str] = []
+
+    def make(cluster: str) -> list[str]:
+        volume = demo.block_storage.create_volume(
+            size=1, name=f"pvc-{uuid.uuid4()}", metadata={CSI_CLUSTER_KEY: cluster}
+        )
+        demo.block_storage.wait_for_status(volume, "available", wait=60)
+        made.append(volume.id)
+        return made
+
+    yield make
+    for volume_id in made:
+        demo.block_storage.delete_volume(volume_id, ignore_missing=True)
+
+
+def sandbox_shape() -> dict[str, Any]:
+    document = sandbox_stack("eng", workers=2)
+    document["config"]["ukdac:layers"] = "cloud"
+    document["config"]["ukdac:buckets"] = {"containers": [{"name": "tap"}, {"name": "files"}]}
+    return document
+
+
+def _changed(document: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    result = copy.deepcopy(document)
+    change(result["config"]["ukdac:cluster"])
+    return result
+
+
+def _bump(cluster: dict[str, Any]) -> None:
+    cluster["kubernetesVersion"] = "1.35.4"
+
+
+def _more_workers(cluster: dict[str, Any]) -> None:
+    cluster["nodeGroups"][0]["count"] = 3
+
+
+def _new_group(cluster: dict[str, Any]) -> None:
+    cluster["nodeGroups"].append({"name": "batch", "flavor": "m1.tiny", "count": 1})
+
+
+def _three_control_planes(cluster: dict[str, Any]) -> None:
+    cluster["controlPlane"]["count"] = 3
+
+
+def _roll_workers(cluster: dict[str, Any]) -> None:
+    cluster["nodeGroups"][0]["generation"] = 2
+
+
+# (what, change, applied): the test cloud has one hypervisor, and control planes keep to
+# hard anti-affinity, so Nova cannot place a second one there: that change is previewed and
+# compared, not applied (then set back).
+DAY_TWO = (
+    ("a Kubernetes patch bump", _bump, True),
+    ("one more worker", _more_workers, True),
+    ("a new node group", _new_group, True),
+    ("three control planes", _three_control_planes, False),
+    ("a worker generation roll", _roll_workers, True),
+)
+
+
+def test_a_sandbox_through_its_life(
+    make_engine: MakeEngine, demo: Any, made_by_kubernetes: Callable[[str], list[str]]
+) -> None:
+    stack = "eng-sbx"
+    before = inventory(demo)
+    document = sandbox_shape()
+    engine = make_engine({stack: document})
+    engine.init(stack)
+    plan = offline(engine, stack)
+
+    # The first preview: every resource of the offline plan, as the engine names it.
+    preview = engine.preview(stack, *policy_flags(engine, stack))
+    assert preview.returncode == 0, preview.text[-3000:]
+    assert_policies_ran(preview.text)
+    assert mismatches(preview.states, plan, PREVIEW_FIELDS) == []
+    assert set(preview.operations.values()) == {"add"}
+
+    # `up`, then the deployed state carries the same options; nothing moves afterwards.
+    engine.run("up", "--stack", stack, "--yes", "--skip-preview", *policy_flags(engine, stack))
+    deployed = {r["urn"]: r for r in engine.export(stack)}
+    assert mismatches(deployed, plan, STATE_FIELDS) == []
+    engine.run("preview", "--stack", stack, "--expect-no-changes")
+    engine.run("refresh", "--stack", stack, "--yes", "--expect-no-changes")
+
+    # Day 2: each change does in the engine exactly what `ukdac diff` said it would.
+    seen: dict[str, dict[str, str]] = {}
+    for what, change, apply in DAY_TWO:
+        changed = _changed(document, change)
+        head, seen[what] = step(engine, stack, changed, plan, what, apply)
+        if apply:
+            document, plan = changed, head
+    write_stack(engine.project, stack, document)
+    # Each change did something (an empty prediction that matched would prove nothing): the
+    # bump changed every node's recipe, which applies to new nodes only, so all are kept.
+    assert all(seen.values()), seen
+    assert set(seen["a Kubernetes patch bump"].values()) == {"keep"}
+    assert all(set(ops.values()) - {"keep"} for what, ops in seen.items() if "bump" not in what)
+    rolled = seen["a worker generation roll"]
+    assert any("-g2-" in urn and op == "add" for urn, op in rolled.items()), rolled
+    engine.run("preview", "--stack", stack, "--expect-no-changes")
+
+    # Clean-up takes what Kubernetes made, destroy the rest: the project is as it was.
+    d = deployment_of(engine, stack)
+    leftovers = made_by_kubernetes(d.names.cluster)
+    ukdac(engine, "cleanup", stack, "--yes")
+    assert [v for v in leftovers if demo.block_storage.find_volume(v)] == []
+    engine.run("destroy", "--stack", stack, "--yes", "--remove")
+    after = inventory(demo)
+    assert {kind: after[kind] - before[kind] for kind in after} == {kind: set() for kind in after}
