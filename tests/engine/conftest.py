@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.cloud.conftest import admin, clouds_yaml, demo  # noqa: F401 (fixtures)
-from tests.support.engine import DEFAULT_BIN, Engine, project_file
+from tests.support.engine import DEFAULT_BIN, Engine, project_file, write_stack
 
 PASSPHRASE = "engine-tier-passphrase"
 REGION = "RegionOne"
@@ -113,16 +113,6 @@ def make_engine(
         if listing.returncode == 0:
             for entry in yaml.safe_load(listing.stdout) or []:
                 name = entry["name"]
+                engine.run("state", "unprotect", "--all", "--yes", "--stack", name, check=False)
                 engine.run("destroy", "--stack", name, "--yes", "--remove", check=False)
     shutil.rmtree(tmp_path, ignore_errors=True)
-
-
-def write_stack(root: Path, stack: str, document: dict[str, Any]) -> Path:
-    """Write a stack file, keeping the encryption salt `pulumi stack init` put in it."""
-    path = root / "stacks" / f"Pulumi.{stack}.yaml"
-    if path.exists():
-        salt = (yaml.safe_load(path.read_text()) or {}).get("encryptionsalt")
-        if salt and "encryptionsalt" not in document:
-            document = {**document, "encryptionsalt": salt}
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path

@@ -9,7 +9,6 @@ the one before); an assertion names the step it checks.
 from __future__ import annotations
 
 import copy
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,14 +17,20 @@ import pytest
 
 from infra.ops.cleanup import CSI_CLUSTER_KEY
 from infra.plan.diff import diff_plans
-from infra.plan.engine import plan_stack
 from infra.plan.model import Plan
-from infra.stack.deployment import Deployment
-from infra.stack.files import load_project, load_stack_file
-from infra.stack.validation import validate_stack_file
 from tests.cloud.conftest import sandbox_stack
-from tests.engine.conftest import write_stack
-from tests.support.engine import ROOT, Engine, mismatches, offline_operations
+from tests.support.engine import (
+    Engine,
+    assert_policies_ran,
+    deployment_of,
+    inventory,
+    mismatches,
+    offline,
+    offline_operations,
+    policy_flags,
+    ukdac,
+    write_stack,
+)
 
 MakeEngine = Callable[[dict[str, dict[str, Any]]], Engine]
 # Compared on a preview (what the engine reports before anything exists) ...
@@ -34,66 +39,6 @@ PREVIEW_FIELDS = ("type", "parent", "provider", "physicalName", "protect", "igno
 # keeps no deleteBeforeReplace in its state: that one shows in the order of a replacement's
 # steps (test_prod.py).
 STATE_FIELDS = (*PREVIEW_FIELDS, "replaceOnChanges", "aliases")
-
-
-def policy_flags(engine: Engine, stack: str) -> list[str]:
-    """`--policy-pack` with the config `ukdac policy-config` writes for the stack."""
-    config = engine.project / f"policy-{stack}.json"
-    config.write_text(ukdac(engine, "policy-config", stack).stdout)
-    return ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(config)]
-
-
-def ukdac(engine: Engine, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The ukdac CLI in the engine's project, with its environment (pulumi on PATH)."""
-    result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ukdac"), *args],
-        cwd=engine.project,
-        env=engine.environment(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"ukdac {' '.join(args)}: {result.stdout}\n{result.stderr}")
-    return result
-
-
-def offline(engine: Engine, stack: str) -> Plan:
-    return plan_stack(load_project(engine.project), stack)
-
-
-def deployment_of(engine: Engine, stack: str) -> Deployment:
-    return validate_stack_file(load_stack_file(load_project(engine.project), stack))
-
-
-def assert_policies_ran(text: str) -> None:
-    """Every policy evaluated: none skipped for an unknown value, and the providers came from
-    the plugin cache (no "using ... from $PATH")."""
-    assert "can't run policy" not in text, text[-3000:]
-    assert "from $PATH" not in text, text[-3000:]
-
-
-def inventory(conn: Any) -> dict[str, set[str]]:
-    """Every resource of the project, by kind: what `destroy` must leave as it found."""
-    project = conn.current_project_id
-    user = conn.current_user_id
-    ec2 = conn.identity.get(f"/users/{user}/credentials/OS-EC2").json()["credentials"]
-    return {
-        "servers": {s.id for s in conn.compute.servers()},
-        "server groups": {g.id for g in conn.compute.server_groups()},
-        "keypairs": {k.name for k in conn.compute.keypairs()},
-        "volumes": {v.id for v in conn.block_storage.volumes()},
-        "networks": {n.id for n in conn.network.networks(project_id=project)},
-        "subnets": {s.id for s in conn.network.subnets(project_id=project)},
-        "routers": {r.id for r in conn.network.routers(project_id=project)},
-        "ports": {p.id for p in conn.network.ports(project_id=project)},
-        "security groups": {g.id for g in conn.network.security_groups(project_id=project)},
-        "floating IPs": {ip.id for ip in conn.network.ips(project_id=project)},
-        "containers": {c.name for c in conn.object_store.containers()},
-        "application credentials": {c.id for c in conn.identity.application_credentials(user=user)},
-        "EC2 credentials": {c["access"] for c in ec2},
-    }
 
 
 def step(

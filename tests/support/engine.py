@@ -16,8 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from infra.plan.diff import StackDiff
+from infra.plan.engine import plan_stack
 from infra.plan.model import Plan, PlannedResource
+from infra.stack.deployment import Deployment
+from infra.stack.files import load_project, load_stack_file
+from infra.stack.validation import validate_stack_file
 from tests.support.urns import alias_urns
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,6 +141,7 @@ class Preview:
     states: Mapping[str, Mapping[str, Any]]  # URN -> newState (old state for a delete)
     diagnostics: Sequence[str]
     text: str
+    steps: Sequence[tuple[str, str]] = ()  # (URN, the engine's own op), in the engine's order
 
     @classmethod
     def parse(cls, result: subprocess.CompletedProcess[str]) -> Preview:
@@ -156,8 +163,14 @@ class Preview:
             if state:
                 states[urn] = state
         diagnostics = [d.get("message", "") for d in document.get("diagnostics", [])]
+        steps = [(step["urn"], step["op"]) for step in document.get("steps", [])]
         return cls(
-            result.returncode, operations, states, diagnostics, result.stdout + result.stderr
+            result.returncode,
+            operations,
+            states,
+            diagnostics,
+            result.stdout + result.stderr,
+            steps,
         )
 
     def changes(self) -> dict[str, str]:
@@ -227,3 +240,74 @@ def mismatches(
 def offline_operations(diff: StackDiff) -> dict[str, str]:
     """`ukdac diff`'s operation for every resource it says changes (keeps left out)."""
     return {r.urn: r.kind for r in diff.resources if r.kind != "keep"}
+
+
+def write_stack(root: Path, stack: str, document: dict[str, Any]) -> Path:
+    """Write a stack file, keeping the encryption salt `pulumi stack init` put in it."""
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if path.exists():
+        salt = (yaml.safe_load(path.read_text()) or {}).get("encryptionsalt")
+        if salt and "encryptionsalt" not in document:
+            document = {**document, "encryptionsalt": salt}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def policy_flags(engine: Engine, stack: str) -> list[str]:
+    """`--policy-pack` with the config `ukdac policy-config` writes for the stack."""
+    config = engine.project / f"policy-{stack}.json"
+    config.write_text(ukdac(engine, "policy-config", stack).stdout)
+    return ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(config)]
+
+
+def ukdac(engine: Engine, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The ukdac CLI in the engine's project, with its environment (pulumi on PATH)."""
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ukdac"), *args],
+        cwd=engine.project,
+        env=engine.environment(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"ukdac {' '.join(args)}: {result.stdout}\n{result.stderr}")
+    return result
+
+
+def offline(engine: Engine, stack: str) -> Plan:
+    return plan_stack(load_project(engine.project), stack)
+
+
+def deployment_of(engine: Engine, stack: str) -> Deployment:
+    return validate_stack_file(load_stack_file(load_project(engine.project), stack))
+
+
+def assert_policies_ran(text: str) -> None:
+    """Every policy evaluated: none skipped for an unknown value, and the providers came from
+    the plugin cache (no "using ... from $PATH")."""
+    assert "can't run policy" not in text, text[-3000:]
+    assert "from $PATH" not in text, text[-3000:]
+
+
+def inventory(conn: Any) -> dict[str, set[str]]:
+    """Every resource of the project, by kind: what `destroy` must leave as it found."""
+    project = conn.current_project_id
+    user = conn.current_user_id
+    ec2 = conn.identity.get(f"/users/{user}/credentials/OS-EC2").json()["credentials"]
+    return {
+        "servers": {s.id for s in conn.compute.servers()},
+        "server groups": {g.id for g in conn.compute.server_groups()},
+        "keypairs": {k.name for k in conn.compute.keypairs()},
+        "volumes": {v.id for v in conn.block_storage.volumes()},
+        "networks": {n.id for n in conn.network.networks(project_id=project)},
+        "subnets": {s.id for s in conn.network.subnets(project_id=project)},
+        "routers": {r.id for r in conn.network.routers(project_id=project)},
+        "ports": {p.id for p in conn.network.ports(project_id=project)},
+        "security groups": {g.id for g in conn.network.security_groups(project_id=project)},
+        "floating IPs": {ip.id for ip in conn.network.ips(project_id=project)},
+        "containers": {c.name for c in conn.object_store.containers()},
+        "application credentials": {c.id for c in conn.identity.application_credentials(user=user)},
+        "EC2 credentials": {c["access"] for c in ec2},
+    }
