@@ -11,7 +11,7 @@ SRC    := components infra
 
 CLOUD_DIR ?= /tmp/ukdac-testcloud
 
-.PHONY: venv plan test lint typecheck unit rclone-tool test-cloud test-upstream engine mutation cloud-up cloud-down bench lock clean
+.PHONY: venv plan test lint typecheck unit rclone-tool test-cloud test-upstream engine test-engine bench-engine mutation cloud-up cloud-down bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,8 +76,16 @@ test-upstream: $(UPSTREAM_STAMP)
 engine:
 	UKDAC_ENGINE_SOURCES=$${UKDAC_ENGINE_SOURCES:-$(UPSTREAM)/engine} tools/engine.sh
 
-bench-engine: $(STAMP)
-	$(BIN)/python bench/engine.py
+# The real engine (built by `make engine`) against the test cloud: tests/engine, then stop it.
+test-engine: $(STAMP) engine cloud-up
+	status=0; OSBOX_DIR=$(CLOUD_DIR) OS_CLIENT_CONFIG_FILE=$(CLOUD_DIR)/etc/openstack/clouds.yaml \
+	UKDAC_REQUIRE_CLOUD=1 UKDAC_REQUIRE_ENGINE=1 $(BIN)/pytest -q -m engine tests/engine || status=$$?; \
+	OSBOX_DIR=$(CLOUD_DIR) tests/cloud/down.sh; exit $$status
+
+# Offline plan, real preview, up, no-change preview and destroy of one stack, timed in one run
+# (needs `make engine` and a running test cloud: `make cloud-up`).
+bench-engine: $(STAMP) engine
+	OS_CLIENT_CONFIG_FILE=$(CLOUD_DIR)/etc/openstack/clouds.yaml $(BIN)/python bench/engine.py
 
 # Mutation testing of the core modules (tools/mutation.py; slow: run by a weekly workflow).
 MUTATION_SAMPLE ?= 40

@@ -47,6 +47,22 @@ def _entry(container: Any, key: Any) -> Any:
         return UNKNOWN
 
 
+def program_props(props: Mapping[str, Any], property_dependencies: Mapping[str, Any]) -> Any:
+    """What the program declared: `known(props)` less the unknowns the provider computes.
+
+    In a preview, a property the program left unset that the provider fills in at apply time
+    (a security rule's `remoteGroupId` beside its `remoteIpPrefix`) is unknown as well; it
+    is told apart from an unknown the program passed (another resource's output) by having no
+    property dependency, and left out, as it is in the program.
+    """
+    plain = known(props)
+    return {
+        key: value
+        for key, value in plain.items()
+        if not (value == UNKNOWN and not property_dependencies.get(key))
+    }
+
+
 def view_of(args: StackValidationArgs) -> StackView:
     config = args.get_config()
     return StackView(
@@ -59,7 +75,7 @@ def view_of(args: StackValidationArgs) -> StackView:
                 urn=r.urn,
                 type=r.resource_type,
                 name=r.name,
-                props=known(r.props),
+                props=program_props(r.props, r.property_dependencies or {}),
                 protect=r.opts.protect,
             )
             for r in args.resources

@@ -78,6 +78,17 @@ def state_backend(admin: Any) -> Iterator[dict[str, str]]:  # noqa: F811
 
 
 @pytest.fixture
+def engine_for_program(
+    make_engine: Callable[[dict[str, dict[str, Any]]], Engine],
+) -> Engine:
+    """An Engine whose project runs tests/engine/violations instead of ukdac's program."""
+    engine = make_engine({})
+    program = Path(__file__).parent / "violations"
+    (engine.project / "Pulumi.yaml").write_text(project_file("violations", program))
+    return engine
+
+
+@pytest.fixture
 def make_engine(
     engine_bin: Path,
     state_backend: dict[str, str],

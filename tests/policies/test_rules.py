@@ -312,6 +312,28 @@ def test_the_pack_reads_unknowns_as_a_mark_instead_of_giving_up() -> None:
     }
 
 
+def test_the_pack_leaves_out_what_the_provider_computes_and_keeps_what_the_program_passed() -> None:
+    """In a preview both a computed `remoteGroupId` (the program set a prefix) and one the
+    program passed from a new group are unknown; only the second has a property dependency.
+    Read as given, every prefix rule looked group-scoped and went unchecked."""
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    from policies.__main__ import program_props
+
+    prefix_rule = unknown_checking_proxy(
+        {
+            "direction": "ingress",
+            "remoteIpPrefix": "0.0.0.0/0",
+            "remoteGroupId": UNKNOWN_STRING_VALUE,
+        }
+    )
+    assert program_props(prefix_rule, {}) == {"direction": "ingress", "remoteIpPrefix": "0.0.0.0/0"}
+    group_rule = unknown_checking_proxy(
+        {"remoteIpPrefix": UNKNOWN_STRING_VALUE, "remoteGroupId": UNKNOWN_STRING_VALUE}
+    )
+    assert program_props(group_rule, {"remoteGroupId": ["urn:group"]}) == {"remoteGroupId": UNKNOWN}
+
+
 def test_the_offline_plan_marks_unknowns_as_the_rules_do() -> None:
     from infra.plan.model import UNKNOWN as PLAN_UNKNOWN
 

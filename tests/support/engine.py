@@ -52,13 +52,13 @@ OPERATIONS = {
 }
 
 
-def project_file(name: str = "ukdac") -> str:
-    """A Pulumi.yaml running the real program with the repository's virtualenv."""
+def project_file(name: str = "ukdac", main: Path = ROOT / "infra" / "program") -> str:
+    """A Pulumi.yaml running `main` (the real program) with the repository's virtualenv."""
     return (
         f"name: {name}\n"
         "runtime:\n  name: python\n  options:\n    toolchain: pip\n"
         f"    virtualenv: {ROOT / '.venv'}\n"
-        f"main: {ROOT / 'infra' / 'program'}/\n"
+        f"main: {main}/\n"
         "stackConfigDir: stacks\n"
     )
 
