@@ -29,10 +29,11 @@ def say(text: str) -> None:
     out.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
-def engine_output(text: str) -> None:
-    """The Pulumi engine's output, passed through literally and flushed line by line, so a
-    long `up` or `destroy` shows its progress as it goes."""
-    out.file.write(text)
+def engine_output(line: str) -> None:
+    """One line of the Pulumi engine's output (the Automation API hands them over stripped
+    of their newline), passed through literally and flushed, so a long `up` or `destroy`
+    shows its progress as it goes."""
+    out.file.write(line.rstrip("\n") + "\n")
     out.file.flush()
 
 

@@ -24,7 +24,7 @@ from infra.cli.ops import preflight_passes
 from infra.errors import UkdacError
 from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
 from infra.ops.cloud import CloudError, connect
-from infra.ops.pulumi_cli import PulumiCliMissing, destroy, require_cli, up
+from infra.ops.pulumi_cli import PulumiCliMissing, PulumiFailed, destroy, require_cli, up
 from infra.ops.sandbox import SandboxError, check_name, create, list_sandboxes, stack_name
 from infra.plan.engine import plan_stack
 from infra.plan.footprint import footprint
@@ -55,6 +55,9 @@ def sandbox_create(
     days: Annotated[int, typer.Option(help="Days until it may be reaped.", min=1, max=90)] = 14,
     public_key: Annotated[Path | None, typer.Option(help="SSH public key file.")] = None,
     deploy: Annotated[bool, typer.Option("--up", help="Run preflight and pulumi up.")] = False,
+    layers: Annotated[
+        str, typer.Option(help="all, or cloud: the OpenStack layer alone (no cluster services).")
+    ] = "all",
 ) -> None:
     """Write stacks/Pulumi.ukdac-sbx-NAME.yaml from the template and validate it."""
     check_name(name)
@@ -64,7 +67,7 @@ def sandbox_create(
     key = (public_key or _default_key()).read_text(encoding="utf-8").strip()
     today = date.today()
     sandbox = create(
-        project, name, owner or _default_owner(), today + timedelta(days=days), key, today
+        project, name, owner or _default_owner(), today + timedelta(days=days), key, today, layers
     )
     try:
         deployment(sandbox.stack)
@@ -172,7 +175,7 @@ def sandbox_reap(
         for sandbox in expired:
             try:
                 _destroy(sandbox.name)
-            except (CloudError, PulumiCliMissing) as error:
+            except (CloudError, PulumiCliMissing, PulumiFailed) as error:
                 err.print(f"[red]{sandbox.name}:[/red] {error}")
                 raise typer.Exit(1) from None
     else:

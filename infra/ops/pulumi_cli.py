@@ -53,13 +53,33 @@ def _stack(project_root: str, stack: str, create: bool) -> Any:
     return automation.select_stack(stack_name=stack, work_dir=project_root)
 
 
+class PulumiFailed(UkdacError):
+    """A pulumi operation failed; the engine's own output (streamed above) says why."""
+
+
 def up(project_root: str, stack: str, on_output: Callable[[str], None]) -> None:
     """`pulumi up` of the stack through the Automation API, streaming its output."""
-    _stack(project_root, stack, create=True).up(on_output=on_output)
+    from pulumi.automation.errors import CommandError
+
+    try:
+        _stack(project_root, stack, create=True).up(on_output=on_output)
+    except CommandError:
+        raise PulumiFailed(
+            f"pulumi up of {stack} failed (the engine's diagnostics are above); fix the "
+            f"cause and run `pulumi up -s {stack}` again, or `ukdac sandbox destroy` it"
+        ) from None
 
 
 def destroy(project_root: str, stack: str, on_output: Callable[[str], None]) -> None:
     """`pulumi destroy`, then remove the stack from the backend."""
-    selected = _stack(project_root, stack, create=False)
-    selected.destroy(on_output=on_output)
-    selected.workspace.remove_stack(stack)
+    from pulumi.automation.errors import CommandError
+
+    try:
+        selected = _stack(project_root, stack, create=False)
+        selected.destroy(on_output=on_output)
+        selected.workspace.remove_stack(stack)
+    except CommandError:
+        raise PulumiFailed(
+            f"pulumi destroy of {stack} failed (the engine's diagnostics are above); the "
+            "stack and its file are kept: fix the cause and run it again"
+        ) from None

@@ -66,15 +66,26 @@ def allocate_cidr(name: str, taken: set[ipaddress.IPv4Network]) -> ipaddress.IPv
     raise SandboxError(f"no free /24 left in {POOL} for another sandbox: reap expired ones")
 
 
-def render(name: str, owner: str, expires: date, node_cidr: str, public_key: str) -> str:
-    """The stack file of a sandbox, from the template."""
+def render(
+    name: str, owner: str, expires: date, node_cidr: str, public_key: str, layers: str = "all"
+) -> str:
+    """The stack file of a sandbox, from the template (`layers`: "cloud" for the OpenStack
+    layer alone, such as to try a substrate change without a cluster's services)."""
     check_name(name)
-    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+    if layers not in ("all", "cloud"):
+        raise SandboxError(f"layers '{layers}' must be 'all' or 'cloud'")
+    text = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         name=name,
         owner=owner,
         expires=expires.isoformat(),
         node_cidr=node_cidr,
         public_key=public_key,
+    )
+    if layers == "all":  # the profile's default: the file says nothing
+        return text
+    return text.replace(
+        "  ukdac:environment: sandbox\n",
+        f"  ukdac:environment: sandbox\n  ukdac:layers: {layers}\n",
     )
 
 
@@ -112,7 +123,13 @@ def list_sandboxes(project: Project, skipped: list[str] | None = None) -> list[S
 
 
 def create(
-    project: Project, name: str, owner: str, expires: date, public_key: str, today: date
+    project: Project,
+    name: str,
+    owner: str,
+    expires: date,
+    public_key: str,
+    today: date,
+    layers: str = "all",
 ) -> Sandbox:
     """Write the stack file of a new sandbox (not deployed yet)."""
     check_name(name)
@@ -129,5 +146,6 @@ def create(
         except ValueError:  # a neighbour whose range cannot be read (list and reap name it)
             continue
     cidr = allocate_cidr(name, {t for t in taken if isinstance(t, ipaddress.IPv4Network)})
-    path.write_text(render(name, owner, expires, str(cidr), public_key), encoding="utf-8")
+    text = render(name, owner, expires, str(cidr), public_key, layers)
+    path.write_text(text, encoding="utf-8")
     return Sandbox(name, stack, path, owner, expires, str(cidr))

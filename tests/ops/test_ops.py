@@ -260,8 +260,9 @@ def test_sandbox_destroy_reports_progress_and_survives_stack_rm_removing_the_fil
     destroyed: list[str] = []
 
     def fake_destroy(root: str, stack: str, on_output: Callable[[str], None]) -> None:
-        on_output("Destroying (ukdac-sbx-jo):\n")
-        on_output("  - openstack:networking:Network [ukdac:Cloud:] deleted\n")
+        # The Automation API hands over each line stripped of its newline.
+        on_output("Destroying (ukdac-sbx-jo):")
+        on_output("  - openstack:networking:Network [ukdac:Cloud:] deleted")
         path.unlink()  # what `pulumi stack rm` does to the config file
         destroyed.append(stack)
 
@@ -278,5 +279,46 @@ def test_sandbox_destroy_reports_progress_and_survives_stack_rm_removing_the_fil
     # Progress comes before the engine's own output, which is passed through literally.
     assert lines[0].startswith("ukdac-sbx-jo: looking for what Kubernetes made")
     assert "1 leftover(s)" in lines[1] and lines[2] == "deleted pvc-1"
+    assert "Destroying (ukdac-sbx-jo):" in lines
     assert "  - openstack:networking:Network [ukdac:Cloud:] deleted" in lines
     assert lines[-1] == "removed ukdac-sbx-jo and stacks/Pulumi.ukdac-sbx-jo.yaml"
+
+
+def test_a_sandbox_of_the_cloud_layer_alone(make_project: MakeProject) -> None:
+    project = make_project({})
+    made = create(project, "jo", "o@x", TODAY + timedelta(days=3), KEY, TODAY, layers="cloud")
+    stack_file = load_stack_file(project, made.stack)
+    assert validate_stack_file(stack_file).config.layers == "cloud"
+    plain = create(project, "kim", "o@x", TODAY + timedelta(days=3), KEY, TODAY)
+    assert validate_stack_file(load_stack_file(project, plain.stack)).config.layers == "all"
+    with pytest.raises(SandboxError, match="must be 'all' or 'cloud'"):
+        create(project, "lee", "o@x", TODAY + timedelta(days=3), KEY, TODAY, layers="platform")
+
+
+def test_a_failed_pulumi_operation_is_an_error_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real engine's first failed `sandbox create --up` ended in the Automation API's
+    traceback; it is one line saying what to do, exit 1, the engine's diagnostics above it."""
+    from pulumi.automation.errors import CommandError
+
+    from infra.ops import pulumi_cli
+
+    class Failing:
+        def up(self, on_output: Callable[[str], None]) -> None:
+            on_output("error: update failed")
+            raise CommandError(_FakeResult())
+
+        destroy = up
+
+    class _FakeResult:
+        def __str__(self) -> str:
+            return "code: 255"
+
+    monkeypatch.setattr(pulumi_cli, "_stack", lambda *args, **kwargs: Failing())
+    seen: list[str] = []
+    with pytest.raises(pulumi_cli.PulumiFailed, match="pulumi up of ukdac-sbx-jo failed"):
+        pulumi_cli.up(".", "ukdac-sbx-jo", seen.append)
+    with pytest.raises(pulumi_cli.PulumiFailed, match="stack and its file are kept"):
+        pulumi_cli.destroy(".", "ukdac-sbx-jo", seen.append)
+    assert seen == ["error: update failed"] * 2
