@@ -193,11 +193,28 @@ def run_preflight(
     checks.append(
         Check("object store", "in catalog", "found" if has_objects else "missing", has_objects)
     )
+    checks.append(_roles_check(cloud, cfg.cloud.application_credential_roles))
     checks.append(_ec2_check(cloud, user_id, project_id))
     if cfg.cloud.application_credential_access_rules:
         checks.append(_access_rules_check(cloud, user_id))
     checks.append(_state_check(cloud, state_backend, has_objects))
     return checks
+
+
+def _roles_check(cloud: Cloud, wanted: list[str]) -> Check:
+    """The cluster's application credential can carry only roles its maker holds on the
+    project (Keystone refuses the rest: "Role ... is not defined" or not assigned)."""
+    conn = cloud.connection
+    access = cloud.call(lambda: conn.session.auth.get_access(conn.session))
+    held = set(access.role_names or ())
+    missing = [role for role in wanted if role not in held]
+    available = (
+        "all held"
+        if not missing
+        else f"not held: {', '.join(missing)} (ask the cloud's admins, or change "
+        "cloud.applicationCredentialRoles)"
+    )
+    return Check("credential roles", ", ".join(wanted), available, not missing)
 
 
 def _state_check(cloud: Cloud, backend: str | None, has_objects: bool) -> Check:

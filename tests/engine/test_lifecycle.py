@@ -176,3 +176,37 @@ def test_a_sandbox_through_its_life(
     engine.run("destroy", "--stack", stack, "--yes", "--remove")
     after = inventory(demo)
     assert {kind: after[kind] - before[kind] for kind in after} == {kind: set() for kind in after}
+
+
+def dev_cilium_shape() -> dict[str, Any]:
+    """A dev environment with Cilium: its own security rules (VXLAN and health ports) and
+    no address pairs, sized for the test cloud."""
+    document = sandbox_stack("engdev", workers=1)
+    config = document["config"]
+    config["ukdac:environment"] = "dev"
+    config["ukdac:fqdn"] = "engdev.example.org"
+    del config["ukdac:sandbox"]
+    config["ukdac:layers"] = "cloud"
+    config["ukdac:network"] = {"nodeCidr": "10.40.0.0/24"}
+    config["ukdac:cluster"]["cni"] = "cilium"
+    config["ukdac:phalanx"] = {"environment": "engdev"}
+    return document
+
+
+def test_a_dev_stack_with_cilium_up_and_down(make_engine: MakeEngine, demo: Any) -> None:
+    stack = "eng-dev"
+    before = inventory(demo)
+    engine = make_engine({stack: dev_cilium_shape()})
+    engine.init(stack)
+    plan = offline(engine, stack)
+    preview = engine.preview(stack, *policy_flags(engine, stack))
+    assert preview.returncode == 0, preview.text[-3000:]
+    assert_policies_ran(preview.text)
+    assert mismatches(preview.states, plan, PREVIEW_FIELDS) == []
+    engine.run("up", "--stack", stack, "--yes", "--skip-preview", *policy_flags(engine, stack))
+    assert mismatches({r["urn"]: r for r in engine.export(stack)}, plan, STATE_FIELDS) == []
+    engine.run("preview", "--stack", stack, "--expect-no-changes")
+    engine.run("refresh", "--stack", stack, "--yes", "--expect-no-changes")
+    engine.run("destroy", "--stack", stack, "--yes", "--remove")
+    after = inventory(demo)
+    assert {kind: after[kind] - before[kind] for kind in after} == {kind: set() for kind in after}

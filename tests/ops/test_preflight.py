@@ -244,3 +244,13 @@ def test_octavia_is_looked_for_only_behind_a_load_balancer() -> None:
     missing = row({"object-store"})
     assert not missing.ok and "set cluster.endpoint: floating-ip" in missing.available
     assert row({"object-store", "load-balancer"}).ok
+
+
+def test_preflight_names_a_credential_role_the_user_does_not_hold() -> None:
+    """Found by the real engine: a cloud without Octavia has no `load-balancer_member`, and
+    the first `up` failed at the application credential, half made."""
+    assert _rows(_project())["credential roles"].ok
+    row = _rows(_project(roles={"member", "reader"}))["credential roles"]
+    assert not row.ok
+    assert row.need == "member, load-balancer_member"
+    assert row.available.startswith("not held: load-balancer_member (ask the cloud's admins")

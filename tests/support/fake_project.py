@@ -49,6 +49,7 @@ class FakeProject:
     requests: list[tuple[str, Any]] = field(default_factory=list)  # identity (path, body)
     credentials_refused: bool = False
     rules_enforced: bool = True
+    roles: set[str] = field(default_factory=lambda: {"member", "load-balancer_member"})
     # What preflight made and removed: ("ec2", id) / ("application credential", id).
     made: list[tuple[str, str]] = field(default_factory=list)
     removed: list[tuple[str, str]] = field(default_factory=list)
@@ -63,6 +64,12 @@ class FakeProject:
     @property
     def config(self) -> Any:
         return SimpleNamespace(get_region_name=lambda: "RegionOne")
+
+    @property
+    def session(self) -> Any:
+        """keystoneauth's session: its token names the user's roles on the project."""
+        access = SimpleNamespace(role_names=sorted(self.roles))
+        return SimpleNamespace(auth=SimpleNamespace(get_access=lambda session: access))
 
     @property
     def image(self) -> Any:
