@@ -11,14 +11,24 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from infra.errors import UkdacError
 from infra.stack.deployment import Deployment
 from infra.stack.files import Project, load_project, load_stack_file
 from infra.stack.validation import validate_stack_file
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Text is printed as it is: no console markup, no emoji codes, no highlighting. User and
+# config text (a key `ukdac:Cloud:`, a value `[bold]`) must never be rewritten; styling is
+# given by `labelled` (rich Text objects), never by markup in a string.
+out = Console(highlight=False, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def labelled(label: str, style: str, text: str = "") -> Text:
+    """`label` in `style`, then `text` literally: "error: ...", "ok stacks/...", ..."""
+    return Text.assemble((label, style), (" " + text) if text else "")
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,7 +55,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except UkdacError as error:
-            err.print(f"[red]error:[/red] {error}", markup=True, soft_wrap=True)
+            err.print(labelled("error:", "red", str(error)), soft_wrap=True)
             raise typer.Exit(error.exit_code) from None
 
     return wrapper

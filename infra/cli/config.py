@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from infra.cli.common import current_project, err, out, reports_errors, stack_names
+from infra.cli.common import current_project, err, labelled, out, reports_errors, stack_names
 from infra.errors import ConfigError
 from infra.stack.deployment import Deployment
 from infra.stack.files import load_stack_file
@@ -51,14 +51,14 @@ def config_check(
         stack_file = load_stack_file(project, name)
         try:
             valid[name] = validate_stack_file(stack_file)
-            out.print(f"[green]ok[/green] {stack_file.display}")
+            out.print(labelled("ok", "green", stack_file.display))
         except ConfigError as problem:
             failures.append(problem)
     shared = shared_projects(valid)
     for failure in failures:
         err.print(failure.render(), soft_wrap=True)
     for message in shared:
-        err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+        err.print(labelled("error:", "red", message), soft_wrap=True)
     if failures or shared:
         raise typer.Exit(2)
 

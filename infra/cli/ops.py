@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from infra.cli.common import current_project, deployment, err, out, progress, reports_errors
+from infra.cli.common import (
+    current_project,
+    deployment,
+    err,
+    labelled,
+    out,
+    progress,
+    reports_errors,
+)
 from infra.errors import UkdacError
 from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
 from infra.ops.cloud import connect
@@ -28,13 +36,14 @@ def preflight_passes(stack: str) -> bool:
     for column in ("check", "need", "available", "verdict"):
         table.add_column(column)
     for check in checks:
-        verdict = "[green]ok[/green]" if check.ok else "[red]SHORT[/red]"
+        verdict = labelled("ok", "green") if check.ok else labelled("SHORT", "red")
         table.add_row(check.name, check.need, check.available, verdict)
     out.print(table)
     out.print(f"{cloud.requests} API requests")
     failed = [c for c in checks if not c.ok]
     for check in failed:
-        err.print(f"[red]shortfall:[/red] {check.name}: needs {check.need}, has {check.available}")
+        message = f"{check.name}: needs {check.need}, has {check.available}"
+        err.print(labelled("shortfall:", "red", message), soft_wrap=True)
     return not failed
 
 

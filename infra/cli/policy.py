@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from infra.cli.common import current_project, deployment, err, out, reports_errors, stack_names
+from infra.cli.common import (
+    current_project,
+    deployment,
+    err,
+    labelled,
+    out,
+    reports_errors,
+    stack_names,
+)
 from infra.plan.engine import plan_stack
 from policies.rules import POLICIES
 from policies.rules import run_all as run_policies
@@ -48,9 +56,10 @@ def policy_check(
         )
         violations = run_policies(view)
         for violation in violations:
-            err.print(f"[red]{name}[/red] {violation.policy}: {violation.message}", soft_wrap=True)
+            message = f"{violation.policy}: {violation.message}"
+            err.print(labelled(name, "red", message), soft_wrap=True)
         if not violations:
-            out.print(f"[green]ok[/green] {name}: {len(policy_names())} policies")
+            out.print(labelled("ok", "green", f"{name}: {len(policy_names())} policies"))
         failed = failed or bool(violations)
     if failed:
         raise typer.Exit(1)

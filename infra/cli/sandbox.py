@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from infra.cli.common import (
     current_project,
     deployment,
     engine_output,
     err,
+    labelled,
     out,
     reports_errors,
     say,
@@ -98,7 +100,7 @@ def sandbox_list(
     skipped: list[str] = []
     sandboxes = list_sandboxes(project, skipped)
     for warning in skipped:
-        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        err.print(labelled("warning:", "yellow", warning), soft_wrap=True)
     if cloud_sizes and sandboxes:
         d = deployment(sandboxes[0].stack)
         cloud = connect(d.config.cloud.name, d.config.cloud.region)
@@ -110,7 +112,9 @@ def sandbox_list(
     for sandbox in sandboxes:
         need = footprint(plan_stack(project, sandbox.stack))
         size = need.size(sizes)
-        expires = f"{sandbox.expires}" + (" [red](expired)[/red]" if sandbox.expired(today) else "")
+        expires = Text(str(sandbox.expires))
+        if sandbox.expired(today):
+            expires.append(" (expired)", "red")
         table.add_row(
             sandbox.name,
             sandbox.owner,
@@ -165,7 +169,7 @@ def sandbox_reap(
     skipped: list[str] = []
     expired = [s for s in list_sandboxes(current_project(), skipped) if s.expired(today)]
     for warning in skipped:
-        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        err.print(labelled("warning:", "yellow", warning), soft_wrap=True)
     if not expired:
         out.print("no expired sandbox")
         return
@@ -176,7 +180,7 @@ def sandbox_reap(
             try:
                 _destroy(sandbox.name)
             except (CloudError, PulumiCliMissing, PulumiFailed) as error:
-                err.print(f"[red]{sandbox.name}:[/red] {error}")
+                err.print(labelled(f"{sandbox.name}:", "red", str(error)), soft_wrap=True)
                 raise typer.Exit(1) from None
     else:
         out.print("dry run: --yes destroys them")

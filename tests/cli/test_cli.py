@@ -69,6 +69,20 @@ def test_bad_stack_exits_2_with_every_problem(make_project: MakeProject) -> None
         assert "Traceback" not in out + err
 
 
+def test_messages_print_user_text_literally(make_project: MakeProject) -> None:
+    """Rich read `:cloud:` in `ukdac:Cloud: unknown key` as an emoji and `[bold]` in a value
+    as markup: every message is printed as written."""
+    document = stack_document(DEV)
+    document["config"]["ukdac:Cloud:"] = {"name": "x"}
+    document["config"]["ukdac:fqdn"] = "[bold]rsp[/bold].example.org"
+    project = make_project({"ukdac-dev": document})
+    for command in (["config", "check", "ukdac-dev"], ["plan", "ukdac-dev"]):
+        code, out, err = ukdac(project.root, *command)
+        assert code == 2, command
+        assert "ukdac:Cloud:" in err and "\u2601" not in err, err
+        assert "[bold]rsp[/bold].example.org" in err, err
+
+
 def test_yaml_error_exits_2(make_project: MakeProject) -> None:
     project = make_project({"ukdac-dev": "config: [\n"})
     code, _, err = ukdac(project.root, "config", "check", "ukdac-dev")
