@@ -17,11 +17,12 @@ from string import Template
 
 from infra.errors import StackFileError, UkdacError
 from infra.stack.files import Project, load_stack_file
+from infra.stack.profiles import SANDBOX_POOL
 
 TEMPLATE = Path(__file__).parent / "templates" / "sandbox.yaml"
 STACK_PREFIX = "ukdac-sbx-"
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
-POOL = ipaddress.IPv4Network("10.20.0.0/16")  # node /24s of sandboxes (others use 10.10.0.0/24)
+POOL = SANDBOX_POOL
 
 
 class SandboxError(UkdacError):

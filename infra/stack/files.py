@@ -8,8 +8,11 @@ ciphertext's digest: a changed secret still shows up as a change in a plan diff.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -150,6 +153,33 @@ def _unwrap_secure(value: Any, path: Path, found: set[Path]) -> Any:
     return value
 
 
+# What `pulumi stack init --secrets-provider passphrase` writes: a versioned salt, then a
+# versioned, encrypted check value (nonce and ciphertext), each part base64.
+_SALT = re.compile(r"v1:([A-Za-z0-9+/]+={0,2}):v1:([A-Za-z0-9+/]+={0,2}):([A-Za-z0-9+/]+={0,2})")
+
+
+def _check_salt(salt: object, path: FsPath, display: str) -> None:
+    """A malformed salt fails only later, at decryption, with Pulumi's worse message."""
+    if salt is None:
+        return
+    well_formed = isinstance(salt, str) and _SALT.fullmatch(salt) is not None
+    if well_formed:
+        try:
+            for part in _SALT.fullmatch(str(salt)).groups():  # type: ignore[union-attr]
+                base64.b64decode(part, validate=True)
+        except binascii.Error:
+            well_formed = False
+    if not well_formed:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        line = next((i for i, text in enumerate(lines, 1) if text.startswith("encryptionsalt")), 1)
+        raise StackFileError(
+            f"{display}:{line}:1: encryptionsalt is not the "
+            "'v1:<salt>:v1:<nonce>:<ciphertext>' (base64) that `pulumi stack init "
+            "--secrets-provider passphrase` writes; restore it from "
+            "version control (changing it loses every secret of the stack)"
+        )
+
+
 def load_stack_file(project: Project, stack: str) -> StackFile:
     """Read one stack file, with the checks the CLI makes and clearer messages than it gives."""
     path = project.stack_path(stack)
@@ -171,6 +201,7 @@ def load_stack_file(project: Project, stack: str) -> StackFile:
             f"{display}: unknown top-level key(s) {', '.join(unknown)}; a stack file has "
             f"{', '.join(STACK_FILE_KEYS)} (put settings under config: {project.name}:...)"
         )
+    _check_salt(data.get("encryptionsalt"), path, display)
     raw_config = data.get("config") or {}
     if not isinstance(raw_config, dict):
         raise StackFileError(f"{display}: 'config' must be a mapping of '<namespace>:<key>' keys")

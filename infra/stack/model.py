@@ -103,7 +103,14 @@ def _check_url(schemes: tuple[str, ...]) -> AfterValidator:
                 f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
             )
         host = match.group(2)
-        if host != "localhost" and not re.fullmatch(r"[0-9.]+", host):
+        if re.fullmatch(r"[0-9.]+", host):
+            try:
+                IPv4Address(host)
+            except ValueError:
+                raise ValueError(
+                    f"host {host} is neither an IPv4 address (four numbers 0-255) nor a DNS name"
+                ) from None
+        elif host != "localhost":
             _check_hostname(host)
         if match.group(3) and not 0 < int(match.group(3)[1:]) <= 65535:
             raise ValueError(f"port {match.group(3)[1:]} is not a TCP port (1 to 65535)")
@@ -113,6 +120,39 @@ def _check_url(schemes: tuple[str, ...]) -> AfterValidator:
 
 
 HttpsUrl = Annotated[str, _check_url(("https",))]
+
+
+def _check_vault_path(value: str) -> str:
+    segment = r"[a-z0-9]([a-z0-9_-]*[a-z0-9])?"
+    if not re.fullmatch(rf"{segment}(/{segment})*", value):
+        raise ValueError(
+            "must be a Vault KV path such as 'secret/phalanx/ukidacdev': segments of "
+            "lower-case letters, digits, '_' and '-', separated by single '/', no empty "
+            "segment and no leading or trailing '/'"
+        )
+    return value
+
+
+VaultPath = Annotated[str, AfterValidator(_check_vault_path)]
+
+
+def _check_nameserver(value: IPv4Address) -> IPv4Address:
+    kinds = (
+        ("is_unspecified", "the unspecified address"),
+        ("is_loopback", "a loopback address (each node's own)"),
+        ("is_multicast", "a multicast address"),
+        ("is_reserved", "a reserved address"),
+    )
+    for check, what in kinds:
+        if getattr(value, check):
+            raise ValueError(
+                f"{value} is {what}: it cannot answer a node's DNS queries; give a resolver's "
+                "address"
+            )
+    return value
+
+
+Nameserver = Annotated[IPv4Address, AfterValidator(_check_nameserver)]
 
 
 def _check_revision(value: str) -> str:
@@ -147,6 +187,11 @@ _SSH_KEY_TYPES = (
 
 
 def _check_ssh_public_key(value: str) -> str:
+    if "\n" in value.strip() or "\r" in value:
+        raise ValueError(
+            "must be one key on one line (every line would land in authorized_keys); "
+            "give the one key nodes should trust"
+        )
     parts = value.strip().split()
     if len(parts) < 2 or parts[0] not in _SSH_KEY_TYPES:
         raise ValueError(
@@ -273,7 +318,7 @@ class CloudConfig(Section):
         description="Glance image name of the Ubuntu LTS image every node boots.",
         min_length=1,
     )
-    dns_nameservers: list[IPv4Address] = Field(
+    dns_nameservers: list[Nameserver] = Field(
         title="DNS nameservers",
         description="Resolvers handed to nodes by the subnet's DHCP.",
         min_length=1,
@@ -501,11 +546,10 @@ class VaultConfig(Section):
         title="URL",
         description="Vault URL phalanx uses; unset means https://vault.<fqdn>.",
     )
-    path_prefix: str | None = Field(
+    path_prefix: VaultPath | None = Field(
         default=None,
         title="KV path prefix",
         description="Where phalanx's secrets live; unset means secret/phalanx/<phalanx env>.",
-        pattern=r"^[a-z0-9][a-z0-9_/-]*[a-z0-9]$",
     )
     read_credentials: VaultAppRole | None = Field(
         default=None,

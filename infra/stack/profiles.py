@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from typing import Any
 
 from infra.stack.model import Environment
@@ -33,6 +34,10 @@ FLAVORS: dict[str, Flavor] = {
     "m1.xlarge": Flavor(8, 16384),
     "m1.2xlarge": Flavor(16, 32768),
 }
+
+# Sandboxes' node /24s are allocated from this pool (`ukdac sandbox create`); every other
+# environment keeps its nodes elsewhere (the site default is 10.10.0.0/24).
+SANDBOX_POOL = IPv4Network("10.20.0.0/16")
 
 # Shared by every environment on Somerville.
 SITE: dict[str, Any] = {

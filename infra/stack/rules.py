@@ -28,7 +28,7 @@ from infra.stack.model import (
     TlsConfig,
     VaultConfig,
 )
-from infra.stack.profiles import POLICIES
+from infra.stack.profiles import POLICIES, SANDBOX_POOL
 
 if TYPE_CHECKING:
     from infra.stack.deployment import Deployment
@@ -180,6 +180,41 @@ def cidrs_usable(s: Sections) -> Iterator[Problem]:
             ("network", "serviceCidr"),
             f"wider than /{SERVICE_WIDEST}, which kubeadm refuses",
             str(s.network.service_cidr),
+        )
+
+
+def nameservers_reachable(s: Sections) -> Iterator[Problem]:
+    """A resolver inside the cluster's own ranges is a node, a pod or a service address,
+    never the site's DNS: the nodes could not resolve anything before the cluster exists."""
+    if not (s.cloud and s.network):
+        return
+    ranges = {
+        "network.nodeCidr": s.network.node_cidr,
+        "network.podCidr": s.network.pod_cidr,
+        "network.serviceCidr": s.network.service_cidr,
+    }
+    for index, server in enumerate(s.cloud.dns_nameservers):
+        for name, network in ranges.items():
+            if server in network:
+                yield Problem(
+                    ("cloud", "dnsNameservers", index),
+                    f"lies inside {name} {network}: a resolver there is part of the cluster, "
+                    "not the site's DNS; give the site's resolvers",
+                    str(server),
+                )
+
+
+def sandbox_in_pool(s: Sections) -> Iterator[Problem]:
+    """`ukdac sandbox create` allocates sandboxes' /24s from one pool, apart from the other
+    environments' ranges; a sandbox outside it can collide with dev's."""
+    if s.environment != "sandbox" or not s.network:
+        return
+    if not s.network.node_cidr.subnet_of(SANDBOX_POOL):
+        yield Problem(
+            ("network", "nodeCidr"),
+            f"lies outside the sandbox pool {SANDBOX_POOL} that `ukdac sandbox create` "
+            "allocates from (other environments use other ranges); take a free /24 of it",
+            str(s.network.node_cidr),
         )
 
 
@@ -441,6 +476,8 @@ RULES: tuple[Callable[[Sections], Iterator[Problem]], ...] = (
     admin_cidrs_not_world,
     cidrs_usable,
     nodes_fit,
+    nameservers_reachable,
+    sandbox_in_pool,
     node_groups_unique,
     node_group_names_free,
     schedulable_node,

@@ -5,7 +5,9 @@ line and column and what to do: files too large or not UTF-8 text, documents nes
 deep or expanding to too many values through aliases (YAML bombs), tags other than YAML's
 plain ones (`!!binary`, `!!set`, `!!python/...`, custom tags), keys that are not strings
 (`on:` is the boolean true in YAML 1.1), and a key given twice in one mapping, which YAML
-would silently resolve to the last one.
+would silently resolve to the last one. Merge keys (`<<: *defaults`, a mapping or a list of
+mappings) are YAML that operators use to share node-group settings: they are read, and
+what they bring in is validated like any other value.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32
 MAX_VALUES = 20_000  # scalars, sequences and mappings, with every alias expanded
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -67,6 +70,17 @@ def _check(node: Node, display: str) -> None:
         elif isinstance(current, MappingNode):
             seen: dict[str, Node] = {}
             for key_node, value_node in current.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag == MERGE_TAG:
+                    sources = (
+                        value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                    )
+                    if not all(isinstance(source, MappingNode) for source in sources):
+                        raise YamlInputError(
+                            f"{_where(display, key_node)}: '<<' merges a mapping (or a list of "
+                            "mappings) into this one; give it an alias of a mapping"
+                        )
+                    size += 1 + walk(value_node, depth + 1)
+                    continue
                 if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                     shown = key_node.value if isinstance(key_node, ScalarNode) else "a collection"
                     raise YamlInputError(

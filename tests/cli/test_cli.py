@@ -77,7 +77,7 @@ def test_messages_print_user_text_literally(make_project: MakeProject) -> None:
     document["config"]["ukdac:fqdn"] = "[bold]rsp[/bold].example.org"
     project = make_project({"ukdac-dev": document})
     for command in (["config", "check", "ukdac-dev"], ["plan", "ukdac-dev"]):
-        code, out, err = ukdac(project.root, *command)
+        code, _, err = ukdac(project.root, *command)
         assert code == 2, command
         assert "ukdac:Cloud:" in err and "\u2601" not in err, err
         assert "[bold]rsp[/bold].example.org" in err, err

@@ -27,6 +27,7 @@ SANDBOX: dict[str, Any] = {
     "cloud": {"name": "somerville-ukdac-sandbox"},
     "phalanx": {"environment": "sbx-jo"},
     "sandbox": {"owner": "jo", "expires": "2027-01-31"},
+    "network": {"nodeCidr": "10.20.5.0/24"},  # from the sandbox pool, as `sandbox create` does
 }
 
 
@@ -97,7 +98,45 @@ BAD_CASES: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
     (DEV, {"cloud.adminCidrs": ["2000::/3"]}, "ukdac:cloud.adminCidrs", "IPv6"),
     (DEV, {"cloud.adminCidrs": ["2001:db8::/31"]}, "ukdac:cloud.adminCidrs", "than a /32"),
     (DEV, {"network.nodeCidr": "240.0.0.0/24"}, "ukdac:network.nodeCidr", "is reserved address"),
-    (DEV, {"vault.pathPrefix": "Bad Prefix"}, "ukdac:vault.pathPrefix", "not of the expected form"),
+    # Accepted before though invalid (the consumer-findings issue), each with its rule:
+    (DEV, {"vault.url": "https://999.1.1.1"}, "ukdac:vault.url", "neither an IPv4 address"),
+    (DEV, {"buckets.s3Endpoint": "http://10.0.0.256:6780"}, "ukdac:buckets.s3Endpoint", "IPv4"),
+    (DEV, {"vault.pathPrefix": "secret//phalanx"}, "ukdac:vault.pathPrefix", "no empty segment"),
+    (DEV, {"vault.pathPrefix": "secret/phalanx/"}, "ukdac:vault.pathPrefix", "no empty segment"),
+    (DEV, {"vault.pathPrefix": "/secret"}, "ukdac:vault.pathPrefix", "must be a Vault KV path"),
+    (
+        DEV,
+        {"cloud.keypairPublicKey": f"{KEY}\n{KEY}"},
+        "ukdac:cloud.keypairPublicKey",
+        "one key on one line",
+    ),
+    (DEV, {"cloud.dnsNameservers": ["0.0.0.0"]}, "ukdac:cloud.dnsNameservers[0]", "unspecified"),
+    (
+        DEV,
+        {"cloud.dnsNameservers": ["1.1.1.1", "127.0.0.53"]},
+        "ukdac:cloud.dnsNameservers[1]",
+        "a loopback",
+    ),
+    (DEV, {"cloud.dnsNameservers": ["224.0.0.251"]}, "ukdac:cloud.dnsNameservers[0]", "multicast"),
+    (
+        DEV,
+        {"cloud.dnsNameservers": ["8.8.8.8", "10.10.0.2"]},
+        "ukdac:cloud.dnsNameservers[1]",
+        "lies inside network.nodeCidr 10.10.0.0/24",
+    ),
+    (
+        DEV,
+        {"cloud.dnsNameservers": ["10.96.0.10"]},
+        "ukdac:cloud.dnsNameservers[0]",
+        "lies inside network.serviceCidr",
+    ),
+    (
+        SANDBOX,
+        {"network.nodeCidr": "10.10.0.0/24"},
+        "ukdac:network.nodeCidr",
+        "outside the sandbox pool 10.20.0.0/16",
+    ),
+    (DEV, {"vault.pathPrefix": "Bad Prefix"}, "ukdac:vault.pathPrefix", "must be a Vault KV path"),
     (DEV, {"cloud": {"name": "c", "region": "R"} | {"image": None}}, "ukdac:cloud.image", "valid"),
     (
         DEV,
@@ -327,6 +366,9 @@ def test_bad_values_are_reported_with_path_and_allowed_values(
 
 
 GOOD_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    (DEV, {"vault.url": "https://192.0.2.10:8200"}),
+    (DEV, {"vault.pathPrefix": "secret/phalanx_dev/ukidac-dev"}),
+    (SANDBOX, {"network.nodeCidr": "10.20.255.0/24"}),
     (DEV, {"tls.issuer": "selfsigned"}),
     (DEV, {"tls.issuer": "letsencrypt-staging"}),
     (SANDBOX, {"vault.mode": "dev"}),
@@ -479,7 +521,9 @@ def test_prod_protects_state_and_retains_buckets_by_default() -> None:
 
 @pytest.mark.parametrize("environment", list(PROFILES))
 def test_every_profile_alone_is_complete_but_for_the_stack_specific_keys(environment: str) -> None:
-    """A profile plus fqdn, the cloud entry and the phalanx environment is a valid stack."""
+    """A profile plus fqdn, the cloud entry and the phalanx environment is a valid stack (a
+    sandbox's also needs its owner, expiry and its /24 of the pool: `sandbox create` writes
+    them)."""
     raw: dict[str, Any] = {
         "environment": environment,
         "fqdn": "x.lsst.ac.uk",
@@ -488,6 +532,7 @@ def test_every_profile_alone_is_complete_but_for_the_stack_specific_keys(environ
     }
     if environment == "sandbox":
         raw["sandbox"] = {"owner": "jo", "expires": "2027-01-01"}
+        raw["network"] = {"nodeCidr": "10.20.9.0/24"}
     assert problems(raw) == []
 
 

@@ -20,6 +20,10 @@ import yaml
 from tests.support.stacks import ROOT, STACKS
 
 Case = tuple[str, str, bytes]
+_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHR6kw+SbpchLzGRBZepWNMn63BqGHUr/4rq2WS0qWUs "
+    "dev@example.org"
+)
 
 
 def _documents() -> dict[str, dict[str, Any]]:
@@ -265,6 +269,21 @@ BAD_VALUES: tuple[tuple[str, Any], ...] = (
     ("sandbox", {"owner": "", "expires": "soon"}),
     ("clouds", {"name": "misspelt"}),
     ("tls.dns01", {"nameserver": "x", "tsigKeyName": "k", "tsigSecret": {"secure": ""}}),
+    # Accepted before though invalid (the consumer-findings issue), and neighbours of each:
+    ("vault.url", "https://999.1.1.1"),
+    ("vault.url", "https://10.1.1"),
+    ("buckets.s3Endpoint", "https://300.2.3.4:6780"),
+    ("vault.pathPrefix", "secret//phalanx"),
+    ("vault.pathPrefix", "secret/phalanx/"),
+    ("vault.pathPrefix", "/secret/phalanx"),
+    ("cloud.keypairPublicKey", f"{_KEY}\n{_KEY}"),
+    ("cloud.keypairPublicKey", f"{_KEY}\r\n{_KEY}"),
+    ("cloud.dnsNameservers", ["0.0.0.0"]),
+    ("cloud.dnsNameservers", ["1.1.1.1", "127.0.0.53"]),
+    ("cloud.dnsNameservers", ["255.255.255.255"]),
+    ("cloud.dnsNameservers", ["239.1.1.1"]),
+    ("cloud.dnsNameservers", ["10.96.0.10"]),  # the cluster's own DNS service
+    ("cloud.dnsNameservers", ["8.8.8.8", "10.244.3.2"]),  # a pod address
     (
         "tls",
         {
@@ -286,6 +305,22 @@ def values(documents: dict[str, dict[str, Any]]) -> Iterator[Case]:
         for key, value in BAD_VALUES:
             shown = json.dumps(value)[:40]
             yield "value", f"{stack} {key}={shown}", _dump(_set(document, key, value))
+        if document["config"].get("ukdac:environment") == "sandbox":
+            for cidr in ("10.10.0.0/24", "10.21.0.0/24", "10.0.0.0/8"):
+                outside = _set(document, "network.nodeCidr", cidr)
+                yield "value", f"{stack} sandbox outside the pool {cidr}", _dump(outside)
+        for salt in (
+            "v1:not base64:v1:x:y",
+            "v2:AAAA:v1:AAAA:AAAA",
+            "v1:AAAA",
+            "",
+            "v1:AA=A:v1:A:A",
+        ):
+            yield (
+                "value",
+                f"{stack} encryptionsalt {salt!r}",
+                _dump({**document, "encryptionsalt": salt}),
+            )
         yield (
             "value",
             f"{stack} missing fqdn",
