@@ -9,11 +9,16 @@ kept in the user's cache, keyed by the checkout's dependency files.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,15 +100,15 @@ def _environment_dir(checkout: Path) -> Path:
     return cache / "ukdac" / f"phalanx-{digest.hexdigest()[:16]}"
 
 
-def phalanx_python(checkout: Path) -> Path:
-    """The interpreter of a virtual environment with the checkout's phalanx installed."""
-    venv = _environment_dir(checkout)
+Installer = Callable[[Path, Path], None]  # (empty folder to make the venv in, checkout)
+MARKER = ".ukdac-installed"  # written last: a folder without it is half built
+
+
+def install(venv: Path, checkout: Path) -> None:
+    """Make a virtual environment in `venv` with the checkout's phalanx installed."""
     python = venv / "bin" / "python"
-    if (venv / ".ukdac-installed").is_file():
-        return python
-    print(f"installing phalanx from {checkout} into {venv} (once)", file=sys.stderr)
     steps = [
-        [find_python(), "-m", "venv", "--clear", str(venv)],
+        [find_python(), "-m", "venv", str(venv)],
         [
             str(python),
             "-m",
@@ -123,7 +128,53 @@ def phalanx_python(checkout: Path) -> Path:
                 f"setting up phalanx's library failed ({' '.join(step[:3])}): "
                 f"{result.stderr.strip()[-2000:]}"
             )
-    (venv / ".ukdac-installed").touch()
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold `lock` (flock): one run installs, the others wait for it."""
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another run installing phalanx ({lock})", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def phalanx_python(checkout: Path, installer: Installer = install) -> Path:
+    """The interpreter of a virtual environment with the checkout's phalanx installed.
+
+    Made once per dependency set, under a lock, in a temporary folder renamed into place
+    when complete: concurrent runs wait and then share it, and a folder an interrupted run
+    left half built is made again.
+    """
+    venv = _environment_dir(checkout)
+    python = venv / "bin" / "python"
+    if (venv / MARKER).is_file():
+        return python
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(venv.with_name(venv.name + ".lock")):
+        if (venv / MARKER).is_file():  # made by the run we waited for
+            return python
+        for stale in venv.parent.glob(f"{venv.name}.building-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # an interrupted run's (we hold the lock)
+        if venv.exists():
+            print(
+                f"{venv} is half built (an interrupted install): making it again", file=sys.stderr
+            )
+            shutil.rmtree(venv)
+        print(f"installing phalanx from {checkout} into {venv} (once)", file=sys.stderr)
+        building = Path(tempfile.mkdtemp(prefix=f"{venv.name}.building-", dir=venv.parent))
+        try:
+            installer(building, checkout)
+            (building / MARKER).touch()
+            building.rename(venv)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
     return python
 
 

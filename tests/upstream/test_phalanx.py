@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -99,6 +101,32 @@ def test_the_bootstrap_data_is_the_forks() -> None:
     assert committed["vault-secrets-operator"]["chart"]["version"] == pinned(
         "chart/vault-secrets-operator"
     )
+
+
+def test_two_cold_secrets_runs_at_once_both_succeed(tmp_path: Path) -> None:
+    """Two `ukdac secrets --phalanx-dir` at once on an empty cache: one installs phalanx's
+    library, the other waits and shares it (before: both failed, and so did every later run)."""
+    fork, _ = _fork()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [str(ROOT / ".venv" / "bin" / "ukdac"), "secrets", "ukdac-dev", "--phalanx-dir"]
+    runs = [
+        subprocess.Popen(
+            [*command, str(fork)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(run.wait(timeout=900), *run.communicate()) for run in runs]
+    for code, _, err in results:
+        assert code == 0, err[-3000:]
+    assert results[0][1] == results[1][1]
+    assert sum("installing phalanx from" in err for _, _, err in results) == 1
+    (venv,) = [p for p in (tmp_path / "cache" / "ukdac").iterdir() if p.is_dir()]
+    assert (venv / ".ukdac-installed").is_file()
 
 
 def test_new_environments_need_an_identity_before_the_first_write(tmp_path: Path) -> None:
