@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,12 @@ from ruamel.yaml.comments import CommentedMap
 from infra.errors import UkdacError
 from infra.stack.deployment import Deployment
 from infra.stack.phalanx import (
+    ENVIRONMENT_DOCS,
     ENVIRONMENT_IDENTITY,
     application_file,
     application_values,
     environment_file,
+    environment_page,
     environment_values,
     provided_secrets,
     tap_secrets_file,
@@ -159,6 +162,65 @@ def _identity_changes(before: str | None, owned: Mapping[str, Any]) -> list[str]
     ]
 
 
+# What an environment is, in the sentence its documentation page opens with.
+_KINDS = {
+    "sandbox": "a developer sandbox",
+    "dev": "the development environment",
+    "test": "the test environment",
+    "prod": "the production environment",
+}
+
+
+def environment_page_text(d: Deployment) -> str:
+    """phalanx's page for a new environment: the `px-env` directive, a title, one sentence,
+    and the summary table phalanx renders from the environment's own values."""
+    env = d.config.phalanx.environment
+    title = f"{env} — {d.config.fqdn} (LSST:UK Data Access Centre)"
+    bar = "#" * len(title)
+    return (
+        f".. px-env:: {env}\n\n{bar}\n{title}\n{bar}\n\n"
+        f"``{env}`` is {_KINDS[d.config.environment]} of the LSST:UK Data Access Centre, a "
+        "deployment of the Rubin Science Platform on the Somerville OpenStack cloud at the "
+        f"University of Edinburgh. ukdac writes its values from ``stacks/Pulumi.{d.stack}.yaml``."
+        f"\n\n.. jinja:: {env}\n   :file: environments/_summary.rst.jinja\n"
+    )
+
+
+def with_toctree_entry(index: str, env: str) -> str:
+    """phalanx's environments index with `<env>/index` in its toctree, in name order among
+    the entries; unchanged when the entry is there."""
+    entry = f"   {env}/index"
+    lines = index.splitlines()
+    if entry in lines:
+        return index
+    entries = [i for i, line in enumerate(lines) if re.fullmatch(r"   [^/\s]+/index", line)]
+    if not entries:
+        raise PhalanxCheckoutError(
+            f"{ENVIRONMENT_DOCS} has no toctree of environment pages to add {env} to"
+        )
+    after = [i for i in entries if lines[i].strip() < entry.strip()]
+    position = (after[-1] + 1) if after else entries[0]
+    lines.insert(position, entry)
+    return "\n".join(lines) + ("\n" if index.endswith("\n") else "")
+
+
+def _documentation(checkout: PhalanxCheckout, d: Deployment) -> list[FileChange]:
+    """A new environment's page and its toctree line, as phalanx's docs tests require; an
+    existing page is the fork's and is left alone."""
+    index = checkout.read(ENVIRONMENT_DOCS)
+    if index is None:  # a fork without phalanx's documentation: nothing to keep in step
+        return []
+    env = d.config.phalanx.environment
+    page = environment_page(env)
+    changes = []
+    if checkout.read(page) is None:
+        changes.append(FileChange(page, None, environment_page_text(d)))
+    updated = with_toctree_entry(index, env)
+    if updated != index:
+        changes.append(FileChange(ENVIRONMENT_DOCS, index, updated))
+    return changes
+
+
 def changes_for(
     checkout: PhalanxCheckout, d: Deployment, *, allow_identity_change: bool = False
 ) -> list[FileChange]:
@@ -197,6 +259,7 @@ def changes_for(
             )
         if app in owned_apps or before is None:
             changes.append(FileChange(path, before, merge(before, owned_apps.get(app, {}), header)))
+    changes += _documentation(checkout, d)
     if enabled.get("tap") and provided_secrets(d):
         path = application_file("tap", env, "secrets")
         before = checkout.read(path)

@@ -54,6 +54,14 @@ def environment_file(environment: str) -> str:
     return f"environments/values-{environment}.yaml"
 
 
+ENVIRONMENT_DOCS = "docs/environments/index.rst"  # phalanx's toctree of environment pages
+
+
+def environment_page(environment: str) -> str:
+    """Where phalanx documents an environment (its docs tests require one for each)."""
+    return f"docs/environments/{environment}/index.rst"
+
+
 def application_file(application: str, environment: str, kind: str = "values") -> str:
     """Where a phalanx fork keeps an application's `values` (or `secrets`) for one environment."""
     return f"applications/{application}/{kind}-{environment}.yaml"

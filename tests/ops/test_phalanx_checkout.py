@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from infra.ops.phalanx_checkout import (
 )
 from infra.stack.deployment import Deployment
 from infra.stack.validation import validate
-from tests.support.phalanx_fork import LIVE_ENVIRONMENT, make_fork
+from tests.support.phalanx_fork import ENVIRONMENTS_INDEX, LIVE_ENVIRONMENT, LIVE_PAGE, make_fork
 from tests.support.stacks import DEV, with_changes
 
 IDENTITY = {
@@ -104,6 +105,39 @@ def test_a_new_environment_gets_gafaelfawr_from_the_identity(tmp_path: Path) -> 
     }
     # Optional applications the environment does not enable get no files.
     assert not (fork / "applications/tap/values-ukidactest.yaml").exists()
+
+
+def test_a_new_environment_gets_its_page_and_toctree_line(tmp_path: Path) -> None:
+    """phalanx's docs tests require both for every environment; the fork's CI went red on
+    ukdac's first commit of a new one."""
+    fork = make_fork(tmp_path / "fork")
+    new = {"phalanx.environment": "ukidactest", "fqdn": "rsp-int.lsst.ac.uk"}
+    write(fork, deployment(**new, **{"phalanx.identity": IDENTITY}))
+    page = (fork / "docs/environments/ukidactest/index.rst").read_text()
+    assert page.startswith(".. px-env:: ukidactest\n\n#")
+    title = "ukidactest — rsp-int.lsst.ac.uk (LSST:UK Data Access Centre)"
+    assert f"#{'#' * (len(title) - 1)}\n{title}\n{'#' * len(title)}\n" in page
+    assert page.endswith(".. jinja:: ukidactest\n   :file: environments/_summary.rst.jinja\n")
+    index = (fork / "docs/environments/index.rst").read_text()
+    entries = [line.strip() for line in index.splitlines() if line.endswith("/index")]
+    assert entries == ["idfdev/index", "ukidacdev/index", "ukidactest/index", "usdfdev/index"]
+    # Written again: nothing changes.
+    again = changes_for(PhalanxCheckout(fork), deployment(**new, **{"phalanx.identity": IDENTITY}))
+    assert [c.path for c in again if c.changed] == []
+
+
+def test_a_live_environments_page_is_the_forks(tmp_path: Path) -> None:
+    fork = make_fork(tmp_path / "fork")
+    write(fork, deployment())
+    assert (fork / "docs/environments/ukidacdev/index.rst").read_text() == LIVE_PAGE
+    assert (fork / "docs/environments/index.rst").read_text() == ENVIRONMENTS_INDEX
+
+
+def test_a_fork_without_phalanxs_docs_gets_none(tmp_path: Path) -> None:
+    fork = make_fork(tmp_path / "fork")
+    shutil.rmtree(fork / "docs")
+    write(fork, deployment(**{"phalanx.environment": "ukidactest", "phalanx.identity": IDENTITY}))
+    assert not (fork / "docs").exists()
 
 
 def test_a_live_environment_is_never_renamed_as_a_side_effect(tmp_path: Path) -> None:

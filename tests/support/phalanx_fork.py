@@ -56,6 +56,26 @@ config:
 """
 
 
+ENVIRONMENTS_INDEX = """\
+############
+Environments
+############
+
+.. toctree::
+   :maxdepth: 1
+
+   idfdev/index
+   ukidacdev/index
+   usdfdev/index
+"""
+
+LIVE_PAGE = """\
+.. px-env:: ukidacdev
+
+The fork's own page, written by people.
+"""
+
+
 def make_fork(root: Path) -> Path:
     """Write the fork under `root` and return it."""
     (root / "environments").mkdir(parents=True)
@@ -76,4 +96,7 @@ def make_fork(root: Path) -> Path:
         (folder / "Chart.yaml").write_text(f"apiVersion: v2\nname: {app}\nversion: 1.0.0\n")
     (root / "applications" / "tap" / "values-ukidacdev.yaml").write_text(LIVE_TAP)
     (root / "applications" / "gafaelfawr" / "values-ukidacdev.yaml").write_text(LIVE_GAFAELFAWR)
+    (root / "docs" / "environments" / "ukidacdev").mkdir(parents=True)
+    (root / "docs" / "environments" / "index.rst").write_text(ENVIRONMENTS_INDEX)
+    (root / "docs" / "environments" / "ukidacdev" / "index.rst").write_text(LIVE_PAGE)
     return root

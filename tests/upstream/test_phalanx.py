@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from infra.ops.phalanx_checkout import PhalanxCheckout, PhalanxCheckoutError, changes_for
-from infra.ops.phalanx_library import LoadedEnvironment, load_environment
+from infra.ops.phalanx_library import LoadedEnvironment, load_environment, phalanx_python
 from infra.plan.model import PlannedResource
 from infra.stack.deployment import Deployment
 from infra.stack.files import load_project, load_stack_file
@@ -88,6 +88,43 @@ def _fork() -> tuple[Path, dict[str, LoadedEnvironment]]:
             checkout.write(change)
         loaded[stack] = load_environment(fork, d)
     return fork, loaded
+
+
+# Run by phalanx's own interpreter in the written fork: phalanx's documentation test for
+# environments (every environment has a page and a toctree line), then what Sphinx does for
+# each page's `.. jinja::` directive: phalanx's contexts, and its summary template rendered
+# with the environment's.
+_DOCS_CHECK = """
+import os, runpy, sys
+from pathlib import Path
+import jinja2
+fork = Path(sys.argv[1])
+runpy.run_path(str(fork / "tests/docs/environments_test.py"))["test_environments"]()
+os.chdir(fork / "docs")
+from phalanx.docs.jinja import build_jinja_contexts
+contexts = build_jinja_contexts()
+template = jinja2.Template((fork / "docs/environments/_summary.rst.jinja").read_text())
+for env in sys.argv[2:]:
+    print(env, len(template.render(**contexts[env])))
+"""
+
+
+def test_phalanx_documents_every_environment_ukdac_writes() -> None:
+    fork, _ = _fork()
+    environments = [config(stack).config.phalanx.environment for stack in STACKS]
+    for env in environments:
+        page = (fork / "docs" / "environments" / env / "index.rst").read_text()
+        assert page.startswith(f".. px-env:: {env}\n")
+    result = subprocess.run(
+        [str(phalanx_python(fork)), "-c", _DOCS_CHECK, str(fork), *environments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rendered = dict(line.split() for line in result.stdout.splitlines())
+    assert sorted(rendered) == sorted(environments)
+    assert all(int(size) > 100 for size in rendered.values()), rendered
 
 
 def test_the_bootstrap_data_is_the_forks() -> None:
