@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +23,12 @@ import pytest
 import yaml
 
 from infra.ops.phalanx_checkout import PhalanxCheckout, PhalanxCheckoutError, changes_for
-from infra.ops.phalanx_library import LoadedEnvironment, load_environment, phalanx_python
+from infra.ops.phalanx_library import (
+    LoadedEnvironment,
+    find_python,
+    load_environment,
+    phalanx_python,
+)
 from infra.plan.model import PlannedResource
 from infra.stack.deployment import Deployment
 from infra.stack.files import load_project, load_stack_file
@@ -125,6 +131,53 @@ def test_phalanx_documents_every_environment_ukdac_writes() -> None:
     rendered = dict(line.split() for line in result.stdout.splitlines())
     assert sorted(rendered) == sorted(environments)
     assert all(int(size) > 100 for size in rendered.values()), rendered
+
+
+def _suite_failures(python: Path, tree: Path) -> tuple[int, set[str]]:
+    """phalanx's own test suite run in `tree` (its sources first on the path): passed count
+    and the ids of what failed."""
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", "tests"],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree / "src")},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    failed = set(re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE))
+    passed = re.search(r"(\d+) passed", result.stdout)
+    assert passed, result.stdout[-3000:]
+    return int(passed.group(1)), failed
+
+
+def test_phalanxs_whole_suite_accepts_the_written_fork(tmp_path: Path) -> None:
+    """phalanx's whole test suite gives the written fork exactly the pristine fork's result.
+    (Here some of its tests fail on both: they need the `helm` binary this machine lacks.)"""
+    fork, _ = _fork()
+    pristine = upstream_dir("UKDAC_PHALANX_DIR")
+    venv = tmp_path / "venv"
+    env = {**os.environ, "SETUPTOOLS_SCM_PRETEND_VERSION": "0.0.0"}
+    for step in (
+        [find_python(), "-m", "venv", str(venv)],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            str(fork),
+            "pytest",
+            "pytest-mock",
+        ],
+    ):
+        subprocess.run(step, env=env, check=True, capture_output=True, timeout=900)
+    copy = tmp_path / "pristine"
+    shutil.copytree(pristine, copy, ignore=shutil.ignore_patterns(".git"))
+    python = venv / "bin" / "python"
+    before, after = _suite_failures(python, copy), _suite_failures(python, fork)
+    assert before[0] > 50, before
+    assert after == before
 
 
 def test_the_bootstrap_data_is_the_forks() -> None:
