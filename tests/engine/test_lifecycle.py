@@ -23,8 +23,9 @@ from tests.support.engine import (
     Engine,
     assert_policies_ran,
     deployment_of,
+    first_up,
     inventory,
-    mismatches,
+    left_behind,
     offline,
     offline_operations,
     policy_flags,
@@ -33,12 +34,6 @@ from tests.support.engine import (
 )
 
 MakeEngine = Callable[[dict[str, dict[str, Any]]], Engine]
-# Compared on a preview (what the engine reports before anything exists) ...
-PREVIEW_FIELDS = ("type", "parent", "provider", "physicalName", "protect", "ignoreChanges")
-# ... and on the deployed state, which also keeps replaceOnChanges and aliases. The engine
-# keeps no deleteBeforeReplace in its state: that one shows in the order of a replacement's
-# steps (test_prod.py).
-STATE_FIELDS = (*PREVIEW_FIELDS, "replaceOnChanges", "aliases")
 
 
 def step(
@@ -134,22 +129,9 @@ def test_a_sandbox_through_its_life(
     before = inventory(demo)
     document = sandbox_shape()
     engine = make_engine({stack: document})
-    engine.init(stack)
-    plan = offline(engine, stack)
-
-    # The first preview: every resource of the offline plan, as the engine names it.
-    preview = engine.preview(stack, *policy_flags(engine, stack))
-    assert preview.returncode == 0, preview.text[-3000:]
-    assert_policies_ran(preview.text)
-    assert mismatches(preview.states, plan, PREVIEW_FIELDS) == []
-    assert set(preview.operations.values()) == {"add"}
-
-    # `up`, then the deployed state carries the same options; nothing moves afterwards.
-    engine.run("up", "--stack", stack, "--yes", "--skip-preview", *policy_flags(engine, stack))
-    deployed = {r["urn"]: r for r in engine.export(stack)}
-    assert mismatches(deployed, plan, STATE_FIELDS) == []
-    engine.run("preview", "--stack", stack, "--expect-no-changes")
-    engine.run("refresh", "--stack", stack, "--yes", "--expect-no-changes")
+    # The first preview names every resource of the offline plan as the engine does; `up`;
+    # the deployed state carries the same options; nothing moves afterwards.
+    plan = first_up(engine, stack)
 
     # Day 2: each change does in the engine exactly what `ukdac diff` said it would.
     seen: dict[str, dict[str, str]] = {}
@@ -174,8 +156,7 @@ def test_a_sandbox_through_its_life(
     ukdac(engine, "cleanup", stack, "--yes")
     assert [v for v in leftovers if demo.block_storage.find_volume(v)] == []
     engine.run("destroy", "--stack", stack, "--yes", "--remove")
-    after = inventory(demo)
-    assert {kind: after[kind] - before[kind] for kind in after} == {kind: set() for kind in after}
+    assert left_behind(before, inventory(demo)) == {}
 
 
 def dev_cilium_shape() -> dict[str, Any]:
@@ -197,16 +178,6 @@ def test_a_dev_stack_with_cilium_up_and_down(make_engine: MakeEngine, demo: Any)
     stack = "eng-dev"
     before = inventory(demo)
     engine = make_engine({stack: dev_cilium_shape()})
-    engine.init(stack)
-    plan = offline(engine, stack)
-    preview = engine.preview(stack, *policy_flags(engine, stack))
-    assert preview.returncode == 0, preview.text[-3000:]
-    assert_policies_ran(preview.text)
-    assert mismatches(preview.states, plan, PREVIEW_FIELDS) == []
-    engine.run("up", "--stack", stack, "--yes", "--skip-preview", *policy_flags(engine, stack))
-    assert mismatches({r["urn"]: r for r in engine.export(stack)}, plan, STATE_FIELDS) == []
-    engine.run("preview", "--stack", stack, "--expect-no-changes")
-    engine.run("refresh", "--stack", stack, "--yes", "--expect-no-changes")
+    first_up(engine, stack)
     engine.run("destroy", "--stack", stack, "--yes", "--remove")
-    after = inventory(demo)
-    assert {kind: after[kind] - before[kind] for kind in after} == {kind: set() for kind in after}
+    assert left_behind(before, inventory(demo)) == {}

@@ -19,7 +19,7 @@ import yaml
 from infra.stack.model import CloudConfig
 from infra.stack.profiles import defaults_for
 from tests.cloud.conftest import KEY
-from tests.support.engine import ROOT, Engine, inventory
+from tests.support.engine import ROOT, Engine, inventory, left_behind
 
 MakeEngine = Callable[[dict[str, dict[str, Any]]], Engine]
 SANDBOX = defaults_for("sandbox")
@@ -128,5 +128,4 @@ def test_sandbox_create_list_destroy_and_reap(
     reaped = ukdac("reap", "--yes")
     assert "removed ukdac-sbx-kim" in reaped.stdout and not expired.exists()
 
-    after = inventory(demo)
-    assert {kind: after[kind] - before[kind] for kind in after} == {kind: set() for kind in after}
+    assert left_behind(before, inventory(demo)) == {}

@@ -311,3 +311,33 @@ def inventory(conn: Any) -> dict[str, set[str]]:
         "application credentials": {c.id for c in conn.identity.application_credentials(user=user)},
         "EC2 credentials": {c["access"] for c in ec2},
     }
+
+
+# Compared on a preview (what the engine reports before anything exists) ...
+PREVIEW_FIELDS = ("type", "parent", "provider", "physicalName", "protect", "ignoreChanges")
+# ... and on the deployed state, which also keeps replaceOnChanges and aliases. The engine
+# keeps no deleteBeforeReplace in its state: that one shows in the order of a replacement's
+# steps (tests/engine/test_prod.py).
+STATE_FIELDS = (*PREVIEW_FIELDS, "replaceOnChanges", "aliases")
+
+
+def first_up(engine: Engine, stack: str) -> Plan:
+    """A new stack's first preview and `up`, each held to the offline plan, then a preview
+    and a refresh that must find nothing to change. Returns the offline plan."""
+    engine.init(stack)
+    plan = offline(engine, stack)
+    preview = engine.preview(stack, *policy_flags(engine, stack))
+    assert preview.returncode == 0, preview.text[-3000:]
+    assert_policies_ran(preview.text)
+    assert mismatches(preview.states, plan, PREVIEW_FIELDS) == []
+    assert set(preview.operations.values()) == {"add"}
+    engine.run("up", "--stack", stack, "--yes", "--skip-preview", *policy_flags(engine, stack))
+    assert mismatches({r["urn"]: r for r in engine.export(stack)}, plan, STATE_FIELDS) == []
+    engine.run("preview", "--stack", stack, "--expect-no-changes")
+    engine.run("refresh", "--stack", stack, "--yes", "--expect-no-changes")
+    return plan
+
+
+def left_behind(before: dict[str, set[str]], after: dict[str, set[str]]) -> dict[str, set[str]]:
+    """What a stack's life added to the project, by kind (only kinds with something)."""
+    return {kind: after[kind] - before[kind] for kind in after if after[kind] - before[kind]}
