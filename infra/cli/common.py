@@ -36,7 +36,7 @@ R = TypeVar("R")
 
 def say(text: str) -> None:
     """One line of progress, printed as it is (no markup or emoji codes read in it)."""
-    out.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
+    out.print(text, soft_wrap=True)
 
 
 def engine_output(line: str) -> None:

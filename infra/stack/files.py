@@ -158,18 +158,21 @@ def _unwrap_secure(value: Any, path: Path, found: set[Path]) -> Any:
 _SALT = re.compile(r"v1:([A-Za-z0-9+/]+={0,2}):v1:([A-Za-z0-9+/]+={0,2}):([A-Za-z0-9+/]+={0,2})")
 
 
+def _salt_well_formed(salt: object) -> bool:
+    match = _SALT.fullmatch(salt) if isinstance(salt, str) else None
+    if match is None:
+        return False
+    try:
+        for part in match.groups():
+            base64.b64decode(part, validate=True)
+    except binascii.Error:
+        return False
+    return True
+
+
 def _check_salt(salt: object, path: FsPath, display: str) -> None:
     """A malformed salt fails only later, at decryption, with Pulumi's worse message."""
-    if salt is None:
-        return
-    well_formed = isinstance(salt, str) and _SALT.fullmatch(salt) is not None
-    if well_formed:
-        try:
-            for part in _SALT.fullmatch(str(salt)).groups():  # type: ignore[union-attr]
-                base64.b64decode(part, validate=True)
-        except binascii.Error:
-            well_formed = False
-    if not well_formed:
+    if salt is not None and not _salt_well_formed(salt):
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         line = next((i for i, text in enumerate(lines, 1) if text.startswith("encryptionsalt")), 1)
         raise StackFileError(
