@@ -11,12 +11,18 @@ SRC    := components infra
 
 CLOUD_DIR ?= /tmp/ukdac-testcloud
 
-.PHONY: venv plan test lint typecheck unit rclone-tool test-cloud test-upstream engine test-engine bench-engine mutation cloud-up cloud-down bench lock clean
+.PHONY: venv bytecode plan test lint typecheck unit rclone-tool test-cloud test-upstream engine test-engine bench-engine mutation cloud-up cloud-down bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $@
+
+# The project's own bytecode, as pip writes it for an installed package: an editable install
+# has none, and where PYTHONDONTWRITEBYTECODE is set every command would compile ukdac's
+# modules again (a tenth of `ukdac plan`). Up to date, this takes a few hundredths of a second.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q $(SRC) policies >/dev/null
 
 # The upstream tier's extra (Helm's SDK), on top of the unit suite's environment.
 UPSTREAM_STAMP := $(VENV)/.ukdac-upstream-installed
@@ -26,7 +32,7 @@ $(UPSTREAM_STAMP): $(STAMP)
 
 venv: $(STAMP)
 
-plan: $(STAMP)
+plan: bytecode
 	$(BIN)/ukdac plan $(STACK)
 
 lint: $(STAMP)
@@ -92,7 +98,7 @@ MUTATION_SAMPLE ?= 40
 mutation: $(STAMP)
 	$(BIN)/python tools/mutation.py --sample $(MUTATION_SAMPLE)
 
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python bench/plan.py
 
 bench-preflight: $(STAMP)

@@ -18,14 +18,17 @@ from infra.cli.common import (
     reports_errors,
 )
 from infra.errors import UkdacError
-from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
-from infra.ops.cloud import connect
-from infra.ops.preflight import run_preflight
-from infra.plan.engine import plan_stack
+
+# The services (openstacksdk, the mock runtime) are imported by the command that uses them:
+# every `ukdac` command pays only for its own imports.
 
 
 def preflight_passes(stack: str) -> bool:
     """Print the preflight table of a stack; whether every check passed."""
+    from infra.ops.cloud import connect
+    from infra.ops.preflight import run_preflight
+    from infra.plan.engine import plan_stack
+
     project = current_project()
     d = deployment(stack)
     plan = plan_stack(project, stack)
@@ -61,6 +64,9 @@ def cleanup(
     force_prod: Annotated[bool, typer.Option(help="Allow this on a prod stack.")] = False,
 ) -> None:
     """Find (and with --yes delete) what Kubernetes made outside Pulumi's state."""
+    from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
+    from infra.ops.cloud import connect
+
     d = deployment(stack)
     if d.config.environment == "prod" and not force_prod:
         raise UkdacError(f"{stack} is prod: cleanup refuses without --force-prod")

@@ -12,8 +12,6 @@ import yaml
 from rich.table import Table
 
 from infra.cli.common import deployment, err, out, reports_errors
-from infra.ops.phalanx_checkout import PhalanxCheckout, changes_for
-from infra.ops.phalanx_library import required_secrets
 from infra.ops.pulumi_cli import read_stack_outputs
 from infra.stack.phalanx import (
     application_file,
@@ -43,6 +41,8 @@ def phalanx_values(
     Without --phalanx-dir, prints those keys. Only ukdac's keys change; every other key,
     comment and the order of the fork's files stay as they are.
     """
+    from infra.ops.phalanx_checkout import PhalanxCheckout, changes_for  # (start-up)
+
     d = deployment(stack)
     if phalanx_dir is None:
         env = d.config.phalanx.environment
@@ -92,6 +92,9 @@ def secrets(
     ] = None,
 ) -> None:
     """The secrets phalanx reads from Vault: which ukdac provides, which the operator does."""
+    from infra.ops.phalanx_checkout import PhalanxCheckout  # (start-up)
+    from infra.ops.phalanx_library import required_secrets
+
     d = deployment(stack)
     provided = {(s.application, s.key): s for s in provided_secrets(d)}
     values: dict[str, str] = {}

@@ -14,10 +14,11 @@ from rich.console import Console
 from infra.cli.common import current_project, out, progress, reports_errors, stack_names
 from infra.errors import UkdacError
 from infra.plan.diff import StackDiff, diff_plans
-from infra.plan.engine import plan_stack
 from infra.plan.model import Plan
 from infra.plan.render import diff_document, markdown, render_diff, render_plan
-from infra.plan.worktree import checkout, plan_tree, stacks_at
+from infra.plan.worktree import plan_both, stacks_at
+
+# The mock runtime (pulumi's SDK) is imported when a plan is made, not to diff two plan files.
 
 
 @reports_errors
@@ -36,6 +37,8 @@ def plan(
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Plan stacks offline: the resource tree, counts by type and stack outputs."""
+    from infra.plan.engine import plan_stack
+
     project = current_project()
     names = stack_names(project, stacks, every)
     if json_file and len(names) != 1:
@@ -89,6 +92,10 @@ def diff(
         bool, typer.Option("--json", help="Print JSON: per stack, each resource's operation.")
     ] = False,
     output: Annotated[Path | None, typer.Option(help="Write the result to this file.")] = None,
+    json_output: Annotated[
+        Path | None,
+        typer.Option(help="Also write the JSON document to this file (one planning for both)."),
+    ] = None,
     any_stacks: Annotated[
         bool, typer.Option(help="Compare plans of two different stacks or projects.")
     ] = False,
@@ -102,6 +109,8 @@ def diff(
         if not args or len(args) != 2:
             raise UkdacError("give BASE.json HEAD.json, or stack names with --base-ref REF")
         diffs = [_diff_files(Path(args[0]), Path(args[1]), any_stacks)]
+    if json_output:
+        _write(json_output, json.dumps(diff_document(diffs), indent=2, default=str) + "\n")
     if as_json or as_markdown:
         if as_json:
             text = json.dumps(diff_document(diffs), indent=2, default=str) + "\n"
@@ -120,11 +129,14 @@ def diff(
 
 
 def _diffs_from_git(base_ref: str, stacks: list[str] | None) -> list[StackDiff]:
+    from infra.plan.engine import plan_stack
+
     project = current_project()
-    names = stacks or sorted(set(project.stacks()) | set(stacks_at(project.root, base_ref)))
-    with checkout(project.root, base_ref) as tree:
-        base = plan_tree(tree, names, project.display(project.stack_dir))
-    heads = {n: plan_stack(project, n) if n in project.stacks() else None for n in names}
+    stack_dir = project.display(project.stack_dir)
+    names = stacks or sorted(
+        set(project.stacks()) | set(stacks_at(project.root, base_ref, stack_dir))
+    )
+    base, heads = plan_both(project, base_ref, names, plan_stack)
     return [diff_plans(base[n], heads[n]) for n in names if base[n] or heads[n]]
 
 

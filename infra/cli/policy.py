@@ -17,7 +17,6 @@ from infra.cli.common import (
     reports_errors,
     stack_names,
 )
-from infra.plan.engine import plan_stack
 from policies.rules import POLICIES
 from policies.rules import run_all as run_policies
 from policies.views import from_plan as view_from_plan
@@ -45,6 +44,8 @@ def policy_check(
     every: Annotated[bool, typer.Option("--all", help="Check every stack in stacks/.")] = False,
 ) -> None:
     """Run the policy pack's rules over the offline plans (exit 1 on any violation)."""
+    from infra.plan.engine import plan_stack  # the mock runtime: only when a plan is made
+
     project = current_project()
     failed = False
     for name in stack_names(project, stacks, every):

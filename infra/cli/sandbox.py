@@ -24,13 +24,11 @@ from infra.cli.common import (
 )
 from infra.cli.ops import preflight_passes
 from infra.errors import UkdacError
-from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
-from infra.ops.cloud import CloudError, connect
 from infra.ops.pulumi_cli import PulumiCliMissing, PulumiFailed, destroy, require_cli, up
 from infra.ops.sandbox import SandboxError, check_name, create, list_sandboxes, stack_name
-from infra.plan.engine import plan_stack
-from infra.plan.footprint import footprint
 from infra.stack.profiles import FLAVORS, Flavor
+
+# openstacksdk and the mock runtime are imported by the commands that use them (start-up).
 
 app = typer.Typer(help="Per-developer sandboxes: create, list, destroy, reap.")
 
@@ -94,6 +92,10 @@ def sandbox_list(
 ) -> None:
     """Every sandbox with its owner, expiry and footprint (vCPU and RAM from the site's
     flavor table, or from the cloud with --flavors)."""
+    from infra.ops.cloud import connect
+    from infra.plan.engine import plan_stack
+    from infra.plan.footprint import footprint
+
     project = current_project()
     today = date.today()
     sizes = dict(FLAVORS)
@@ -131,6 +133,9 @@ def sandbox_list(
 
 
 def _destroy(name: str) -> None:
+    from infra.ops.cleanup import controller_names, delete_leftovers, find_leftovers
+    from infra.ops.cloud import connect
+
     project = current_project()
     stack = stack_name(check_name(name))
     path = project.stack_path(stack)
@@ -165,6 +170,8 @@ def sandbox_reap(
     yes: Annotated[bool, typer.Option("--yes", help="Destroy the expired sandboxes.")] = False,
 ) -> None:
     """List the expired sandboxes; --yes destroys them."""
+    from infra.ops.cloud import CloudError
+
     today = date.today()
     skipped: list[str] = []
     expired = [s for s in list_sandboxes(current_project(), skipped) if s.expired(today)]

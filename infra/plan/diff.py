@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from infra.plan.fakes import fake_id
 from infra.plan.footprint import Footprint, footprint
+from infra.plan.ids import fake_id
 from infra.plan.model import Plan, PlannedResource, join_path
 from infra.plan.replacements import matches, replacing_paths
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY

@@ -30,6 +30,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.errors import UkdacError
 from infra.plan import fakes
+from infra.plan.ids import fake_id
 from infra.plan.model import (
     UNKNOWN,
     ConfigEntry,
@@ -246,7 +247,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.records[urn] = record
 
         inputs = rpc.deserialize_properties(request.object)
-        resource_id = fakes.fake_id(urn) if request.custom else ""
+        resource_id = fake_id(urn) if request.custom else ""
         state = {**inputs, **fakes.resource_outputs(request.type, urn, inputs, self._by_id)}
         if request.custom:
             state.setdefault("id", resource_id)

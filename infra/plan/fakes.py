@@ -18,7 +18,6 @@ import hashlib
 import ipaddress
 import json
 import string
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,18 +28,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pulumi.runtime import rpc
 
-_NAMESPACE = uuid.UUID("6f0b7c1e-3c1a-4f57-9a43-2a1f4f1e0d11")
+from infra.plan.ids import fake_id
+
 # Certificates made offline start here: real time would make two plans differ.
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class FakeError(Exception):
     """A program asked the offline cloud for something it cannot fake."""
-
-
-def fake_id(*parts: str) -> str:
-    """A stable UUID-shaped id for the given parts."""
-    return str(uuid.uuid5(_NAMESPACE, "\x00".join(parts)))
 
 
 def _seed(*parts: str) -> bytes:

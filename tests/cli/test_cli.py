@@ -151,20 +151,22 @@ def test_diff_markdown_is_a_pr_comment(make_project: MakeProject, tmp_path: Path
     assert "`inputs.fixedIps[0].ipAddress`: `10.10.0.10` → `10.11.0.10`" in out
 
 
-def test_diff_with_base_ref_plans_the_base_from_git(tmp_path: Path) -> None:
+def _committed_copy(tmp_path: Path) -> Path:
+    """This project's program and stacks, committed in a repository of their own."""
     repo = tmp_path / "repo"
     repo.mkdir()
     for name in ("Pulumi.yaml", "pyproject.toml"):
         shutil.copy(ROOT / name, repo / name)
-    for folder in ("infra", "components", "stacks"):
+    for folder in ("infra", "components", "policies", "stacks"):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for args in (("init", "-q"), ("add", "."), ("commit", "-qm", "base")):
+        command = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args]
+        subprocess.run(command, check=True, capture_output=True)
+    return repo
 
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
-    git("init", "-q")
-    git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
-    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+def test_diff_with_base_ref_plans_the_base_from_git(tmp_path: Path) -> None:
+    repo = _committed_copy(tmp_path)
     dev = repo / "stacks" / "Pulumi.ukdac-dev.yaml"
     dev.write_text(dev.read_text().replace("name: somerville-ukdac-dev", "name: somerville-dev2"))
     code, out, err = ukdac(
@@ -174,6 +176,23 @@ def test_diff_with_base_ref_plans_the_base_from_git(tmp_path: Path) -> None:
     assert "| `ukdac-dev` |  | 0 | 1 | 0 | 0 |" in out
     assert "`inputs.cloud`: `somerville-ukdac-dev` → `somerville-dev2`" in out
     assert "### `ukdac-prod`: no changes" in out
+
+
+def test_diff_with_base_ref_plans_a_changed_program_with_the_base_code(tmp_path: Path) -> None:
+    # Only the program differs (a profile default, committed in the base; the working tree
+    # has this checkout's code, which plans the head): the base must be planned by its own.
+    repo = _committed_copy(tmp_path)
+    profiles = repo / "infra" / "stack" / "profiles.py"
+    text = profiles.read_text()
+    assert '"dnsNameservers": ["1.1.1.1", "8.8.8.8"]' in text
+    profiles.write_text(text.replace('["1.1.1.1", "8.8.8.8"]', '["1.1.1.1", "9.9.9.9"]'))
+    for args in (("add", "."), ("commit", "-qm", "a base with other nameservers")):
+        command = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args]
+        subprocess.run(command, check=True, capture_output=True)
+    profiles.write_text(text)
+    code, out, err = ukdac(repo, "diff", "--base-ref", "HEAD", "--markdown", "ukdac-dev")
+    assert code == 0, err
+    assert "`inputs.dnsNameservers[1]`: `9.9.9.9` → `8.8.8.8`" in out
 
 
 def test_diff_keeps_secrets_masked(tmp_path: Path) -> None:
@@ -377,6 +396,13 @@ def test_diff_json_gives_each_resources_operation(
     assert stack["summary"]["keep"] == 6
     code, _, err = ukdac(ROOT, "diff", str(base), str(head), "--json", "--markdown")
     assert code != 0 and "not both" in err
+    # The PR job's one run: the comment on stdout (or --output) and the JSON beside it.
+    document = tmp_path / "diff.json"
+    code, comment, _ = ukdac(
+        ROOT, "diff", str(base), str(head), "--markdown", "--json-output", str(document)
+    )
+    assert code == 0 and comment.startswith(COMMENT_MARKER)
+    assert json.loads(document.read_text()) == json.loads(out)
 
 
 def test_progress_shows_only_when_work_takes_longer_than_a_second() -> None:

@@ -30,7 +30,7 @@ from components.openstack.object_store import BucketSpec, ObjectStore, ObjectSto
 from components.openstack.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.openstack.security_rules import Rule
 from infra.plan.engine import PlanError, run_callable
-from infra.plan.fakes import fake_id
+from infra.plan.ids import fake_id
 from infra.plan.model import Plan, is_secret
 
 RULE = "openstack:networking/secGroupRule:SecGroupRule"

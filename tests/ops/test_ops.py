@@ -252,6 +252,7 @@ def test_sandbox_destroy_reports_progress_and_survives_stack_rm_removing_the_fil
     """`pulumi stack rm` deletes the stack's config file itself: the real engine's first
     `sandbox destroy` ended in a FileNotFoundError after 20 silent seconds."""
     from infra.cli import sandbox as sandbox_cli
+    from infra.ops import cleanup, cloud
 
     project = make_project({})
     create(project, "jo", "o@x", TODAY + timedelta(days=1), KEY, TODAY)
@@ -267,10 +268,11 @@ def test_sandbox_destroy_reports_progress_and_survives_stack_rm_removing_the_fil
         destroyed.append(stack)
 
     monkeypatch.setattr(sandbox_cli, "require_cli", lambda: "pulumi")
-    monkeypatch.setattr(sandbox_cli, "connect", lambda *args: object())
-    monkeypatch.setattr(sandbox_cli, "controller_names", lambda *args: ())
-    monkeypatch.setattr(sandbox_cli, "find_leftovers", lambda *args: ["volume pvc-1"])
-    monkeypatch.setattr(sandbox_cli, "delete_leftovers", lambda cloud, found: ["deleted pvc-1"])
+    # The command imports openstacksdk's side when it runs: patched where it lives.
+    monkeypatch.setattr(cloud, "connect", lambda *args: object())
+    monkeypatch.setattr(cleanup, "controller_names", lambda *args: ())
+    monkeypatch.setattr(cleanup, "find_leftovers", lambda *args: ["volume pvc-1"])
+    monkeypatch.setattr(cleanup, "delete_leftovers", lambda cloud, found: ["deleted pvc-1"])
     monkeypatch.setattr(sandbox_cli, "destroy", fake_destroy)
     result = CliRunner().invoke(app, ["sandbox", "destroy", "jo"])
     assert result.exit_code == 0, result.output

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.plan.diff import ABSENT, Change, SecretText, diff_plans, hazards, value_changes
-from infra.plan.fakes import fake_id
+from infra.plan.ids import fake_id
 from infra.plan.model import ConfigEntry, Plan, PlannedResource
 from infra.plan.render import blast_radius, flagged, footprint_delta, operation
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from infra.plan.engine import plan_stack
-from infra.plan.fakes import fake_id
+from infra.plan.ids import fake_id
 from infra.plan.model import Plan, PlannedResource, is_secret
 from infra.stack.files import load_project
 from tests.support import kubeadm_models

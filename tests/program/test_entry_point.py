@@ -14,7 +14,7 @@ import yaml
 from components.openstack.kubeadm_cluster import RESERVED_HOSTS as COMPONENT_RESERVED
 from infra.plan.diff import diff_plans
 from infra.plan.engine import plan_stack
-from infra.plan.fakes import fake_id
+from infra.plan.ids import fake_id
 from infra.plan.model import Plan, PlannedResource
 from infra.stack.rules import RESERVED_HOSTS as RULES_RESERVED
 from tests.support.stacks import ROOT, STACKS, config, planned

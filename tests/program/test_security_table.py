@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.plan.fakes import fake_id
+from infra.plan.ids import fake_id
 from tests.support.stacks import STACKS, config, planned
 
 RULE = "openstack:networking/secGroupRule:SecGroupRule"

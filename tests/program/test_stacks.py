@@ -16,7 +16,7 @@ import yaml
 from infra.errors import ConfigError
 from infra.ops.sandbox import render, stack_name
 from infra.plan.engine import PlanError, plan_stack, run_program
-from infra.plan.fakes import fake_id
+from infra.plan.ids import fake_id
 from infra.plan.model import Plan, is_secret
 from infra.stack.files import Project, load_project, load_stack_file
 from infra.stack.profiles import defaults_for

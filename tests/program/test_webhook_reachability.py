@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra.plan.fakes import fake_id
+from infra.plan.ids import fake_id
 from infra.plan.model import Plan, PlannedResource
 from tests.support.stacks import STACKS, config, planned
 

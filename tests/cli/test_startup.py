@@ -1,0 +1,36 @@
+"""What `ukdac` imports before a command runs: each command pays only for its own services."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.support.stacks import ROOT
+
+# Heavy services no command needs at start-up: openstacksdk (preflight, cleanup, sandboxes),
+# the mock runtime and the SDKs (plans), phalanx's checkout handling (phalanx-values, secrets).
+LAZY = ("openstack", "keystoneauth1", "pulumi", "infra.plan.engine", "infra.ops.phalanx_checkout")
+
+
+def _modules_after(code: str) -> set[str]:
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(result.stdout))
+
+
+def test_the_cli_starts_without_the_services_its_commands_import() -> None:
+    loaded = _modules_after("import infra.cli.app")
+    assert not loaded & set(LAZY)
+
+
+def test_a_config_check_runs_without_the_sdks() -> None:
+    code = (
+        "from typer.testing import CliRunner\n"
+        "from infra.cli.app import app\n"
+        "result = CliRunner().invoke(app, ['config', 'check', '--all'])\n"
+        "assert result.exit_code == 0, result.output\n"
+    )
+    assert not _modules_after(code) & {"pulumi", "openstack", "pulumi_openstack"}
