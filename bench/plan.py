@@ -1,11 +1,15 @@
-"""Plan-time benchmark: per stack, the median of 5 offline plans against the bare SDK import.
+"""What users wait for, timed as they run it, each figure against the bare SDK import.
 
-Prints figures; asserts nothing. Each cold measurement runs in a fresh interpreter, as
-`ukdac plan` or a CI job does, and plans alternate with the bare import:
-  import   python -c "import pulumi_openstack, pulumi_kubernetes"
-  plan     python -c "<import the SDKs and ukdac, then plan STACK once>" (import included)
-and, in one warm process, the plan alone (what a test suite or `plan --all` pays per stack),
-then the same for ukdac-dev scaled to 3, 50 and 200 workers.
+Prints figures; asserts nothing. Every command runs in a fresh process exactly as typed
+(`.venv/bin/ukdac ...`), alternating with the bare import so that a slow spell of a shared
+machine lands on both; each row gives the median of RUNS and the median of the ratios:
+  import          python -c "import pulumi_openstack, pulumi_kubernetes"
+  plan STACK      ukdac plan STACK (every stack)
+  config check    ukdac config check --all
+  PR diff         ukdac diff --base-ref HEAD --markdown, in a clone of this repository whose
+                  working tree changes (a) one stack file, (b) the program
+then, in one process, the warm plan of ukdac-dev scaled to 3, 50 and 200 workers, and the
+cold `ukdac plan` of those stacks.
 """
 
 from __future__ import annotations
@@ -13,38 +17,62 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "infra" / "program"
+UKDAC = str(ROOT / ".venv" / "bin" / "ukdac")
 RUNS = 5
-IMPORT = "import pulumi_openstack, pulumi_kubernetes"
-PLAN = (
-    "import pulumi_openstack, pulumi_kubernetes\n"
-    "from infra.stack.files import load_project\n"
-    "from infra.plan.engine import plan_stack\n"
-    "plan_stack(load_project({root!r}), {stack!r})\n"
-)
+IMPORT = [sys.executable, "-c", "import pulumi_openstack, pulumi_kubernetes"]
+SCALE_NODES = (3, 50, 200)
 
 
-def timed(code: str) -> float:
+def timed(command: list[str], cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    subprocess.run(command, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def median(code: str) -> float:
-    return statistics.median(timed(code) for _ in range(RUNS))
+def against_import(command: list[str], cwd: Path = ROOT) -> tuple[float, float, float]:
+    """Medians of the bare import, of `command`, and of their ratios, timed in alternation."""
+    bare_runs, runs = [], []
+    for _ in range(RUNS):
+        bare_runs.append(timed(IMPORT))
+        runs.append(timed(command, cwd))
+    ratios = [run / bare for run, bare in zip(runs, bare_runs, strict=True)]
+    return statistics.median(bare_runs), statistics.median(runs), statistics.median(ratios)
 
 
-SCALE_NODES = (3, 50, 200)
+def row(label: str, command: list[str], cwd: Path = ROOT) -> None:
+    bare, run, ratio = against_import(command, cwd)
+    print(f"{label:<38} {bare:>9.3f} {run:>9.3f} {ratio:>7.2f}")
+
+
+def _clone(change: Callable[[Path], None]) -> Path:
+    """A clone of this repository at HEAD with `change` made in its working tree."""
+    clone = Path(tempfile.mkdtemp(prefix="ukdac-bench-clone-")) / "repo"
+    subprocess.run(["git", "clone", "--quiet", "--local", str(ROOT), str(clone)], check=True)
+    change(clone)
+    return clone
+
+
+def _stack_change(clone: Path) -> None:
+    path = clone / "stacks" / "Pulumi.ukdac-dev.yaml"
+    text = path.read_text()
+    assert "name: somerville-ukdac-dev" in text
+    path.write_text(text.replace("name: somerville-ukdac-dev", "name: somerville-dev2"))
+
+
+def _program_change(clone: Path) -> None:
+    path = clone / "infra" / "program" / "build.py"
+    path.write_text(path.read_text() + "\n# changed\n")
 
 
 def _scaled_project(workers: int) -> Path:
     """A throwaway project whose stack is ukdac-dev with `workers` worker nodes."""
-    import tempfile
-
     import yaml
 
     root = Path(tempfile.mkdtemp(prefix="ukdac-bench-"))
@@ -71,59 +99,40 @@ def scaling() -> None:
     from infra.plan.engine import plan_stack
     from infra.stack.files import load_project
 
-    print(f"\n{'workers':>7} {'resources':>9} {'plan (cold) s':>14} {'plan (warm) s':>14}")
+    print(f"\n{'workers':>7} {'resources':>9} {'ukdac plan (cold) s':>20} {'plan (warm) s':>14}")
     warm: dict[int, float] = {}
+    sizes: dict[int, int] = {}
     for workers in SCALE_NODES:
         root = _scaled_project(workers)
-        cold = median(PLAN.format(root=str(root), stack="ukdac-dev"))
+        cold = statistics.median(timed([UKDAC, "plan", "ukdac-dev"], root) for _ in range(RUNS))
         project = load_project(root)
+        plan_stack(project, "ukdac-dev")
         runs = []
         for _ in range(RUNS):
             start = time.perf_counter()
             plan = plan_stack(project, "ukdac-dev")
             runs.append(time.perf_counter() - start)
-        warm[workers] = statistics.median(runs)
-        print(f"{workers:>7} {len(plan.resources):>9} {cold:>14.3f} {warm[workers]:>14.3f}")
+        warm[workers], sizes[workers] = statistics.median(runs), len(plan.resources)
+        print(f"{workers:>7} {sizes[workers]:>9} {cold:>20.3f} {warm[workers]:>14.3f}")
     low, high = SCALE_NODES[0], SCALE_NODES[-1]
-    print(f"ratio {high}/{low} (warm plan): {warm[high] / warm[low]:.2f}")
-
-
-def interleaved(code: str) -> tuple[float, float, float]:
-    """Medians of `code` and of the bare import timed in alternation, and of their ratios.
-
-    Alternating the two keeps a slow spell of a shared machine from landing on one side only.
-    """
-    bare_runs, runs = [], []
-    for _ in range(RUNS):
-        bare_runs.append(timed(IMPORT))
-        runs.append(timed(code))
-    ratios = [run / bare for run, bare in zip(runs, bare_runs, strict=True)]
-    return statistics.median(bare_runs), statistics.median(runs), statistics.median(ratios)
+    print(
+        f"warm plan {high}/{low} workers: {warm[high] / warm[low]:.2f} times the time "
+        f"for {sizes[high] / sizes[low]:.2f} times the resources"
+    )
 
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from infra.plan.engine import plan_stack
     from infra.stack.files import load_project
 
-    project = load_project(ROOT)
-    print(f"bare SDK import: {IMPORT}; cold plans alternate with it, medians of {RUNS}")
-    print(
-        f"{'stack':<20} {'resources':>9} {'import s':>9} {'plan (cold) s':>14} {'ratio':>6} "
-        f"{'plan (warm) s':>14}"
-    )
-    for stack in project.stacks():
-        bare, cold, ratio = interleaved(PLAN.format(root=str(ROOT), stack=stack))
-        warm_runs = []
-        for _ in range(RUNS):
-            start = time.perf_counter()
-            plan = plan_stack(project, stack)
-            warm_runs.append(time.perf_counter() - start)
-        warm = statistics.median(warm_runs)
-        print(
-            f"{stack:<20} {len(plan.resources):>9} {bare:>9.3f} {cold:>14.3f} {ratio:>6.2f} "
-            f"{warm:>14.3f}"
-        )
+    print(f"medians of {RUNS}, each command alternating with the bare SDK import")
+    print(f"{'command':<38} {'import s':>9} {'command s':>9} {'ratio':>7}")
+    for stack in load_project(ROOT).stacks():
+        row(f"ukdac plan {stack}", [UKDAC, "plan", stack])
+    row("ukdac config check --all", [UKDAC, "config", "check", "--all"])
+    diff = [UKDAC, "diff", "--base-ref", "HEAD", "--markdown"]
+    row("PR diff, 4 stacks (a stack file)", diff, _clone(_stack_change))
+    row("PR diff, 4 stacks (the program)", diff, _clone(_program_change))
     scaling()
 
 
