@@ -112,6 +112,12 @@ DOWNLOAD_SHA256: dict[str, Pin] = {
         "47d48a4a4283f320ea4340724d1afae419fb23e734f5b641bec646c25c7b19b6",
         "projectcalico/calico tag v3.30.2, git blob of manifests/tigera-operator.yaml",
     ),
+    "https://raw.githubusercontent.com/lsst/qserv-operator/"
+    "7b1bbd2fb97562f9aafa4d3d15724a3f66fe78c7/manifests/operator.yaml": Pin(
+        "9e97d75ffdfe32d53ed249607699c0332bf6ad7620b49449c17bdcf7b9939aed",
+        "lsst/qserv-operator @ 7b1bbd2f, git blob of manifests/operator.yaml (checked when "
+        "the program reads it from a mirror)",
+    ),
     "https://github.com/cilium/cilium-cli/releases/download/v0.18.5/cilium-linux-amd64.tar.gz": Pin(
         "e63893745b67f58032d9b4f142ae7d6e97286df66af27ff24cd72dc81efc9ff9",
         "as pinned by a public CI workflow for this release asset; check it against the "

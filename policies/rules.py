@@ -325,6 +325,9 @@ def charts_pinned(view: StackView) -> Iterator[tuple[str, str]]:
         repo = str((release.props.get("repositoryOpts") or {}).get("repo") or "")
         if not SEMVER.match(version):
             yield release.urn, f"{release.name}: chart version {version!r} is not an exact version"
+        chart = str(release.props.get("chart") or "")
+        if not repo and (chart.startswith("oci://") or chart.startswith("/")):
+            continue  # the stack's mirror (`ukdac:mirror.charts`): same pinned version
         if not repo.startswith("https://"):
             yield release.urn, f"{release.name}: chart repository {repo!r} is not https"
 

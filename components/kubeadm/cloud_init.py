@@ -145,15 +145,25 @@ class CniInstall:
     downloads: tuple[Download, ...] = ()  # fetched (and checked) by `commands`
 
 
-def calico(version: str, pod_cidr: str, sha256: Callable[[str], str]) -> CniInstall:
+def _upstream(url: str) -> str:
+    return url
+
+
+def calico(
+    version: str,
+    pod_cidr: str,
+    sha256: Callable[[str], str],
+    source: Callable[[str], str] = _upstream,
+) -> CniInstall:
     """Calico through the Tigera operator, VXLAN encapsulation, BGP off.
 
-    `sha256` gives the pinned digest of each manifest by URL; the node checks them.
+    `sha256` gives the pinned digest of each manifest by upstream URL; the node checks them.
+    `source` gives where a node fetches an upstream URL from (a mirror, or the URL itself).
     """
     base = f"https://raw.githubusercontent.com/projectcalico/calico/{version}/manifests"
     manifests = [
-        Download(f"{base}/{name}", f"/etc/kubernetes/cni/{name}", sha256(f"{base}/{name}"))
-        for name in ("operator-crds.yaml", "tigera-operator.yaml")
+        Download(source(f"{base}/{n}"), f"/etc/kubernetes/cni/{n}", sha256(f"{base}/{n}"))
+        for n in ("operator-crds.yaml", "tigera-operator.yaml")
     ]
     resources = yaml.dump_all(
         [
@@ -202,7 +212,12 @@ def calico(version: str, pod_cidr: str, sha256: Callable[[str], str]) -> CniInst
     )
 
 
-def cilium(version: str, cli_version: str, sha256: Callable[[str], str]) -> CniInstall:
+def cilium(
+    version: str,
+    cli_version: str,
+    sha256: Callable[[str], str],
+    source: Callable[[str], str] = _upstream,
+) -> CniInstall:
     """Cilium in tunnel (VXLAN) mode with Kubernetes IPAM, installed by a pinned cilium CLI.
 
     kube-proxy stays, so Cilium serves host ports (the ingress controller's 80/443) only by
@@ -212,7 +227,7 @@ def cilium(version: str, cli_version: str, sha256: Callable[[str], str]) -> CniI
         f"https://github.com/cilium/cilium-cli/releases/download/{cli_version}/"
         "cilium-linux-amd64.tar.gz"
     )
-    tarball = Download(url, "/usr/local/src/cilium-linux-amd64.tar.gz", sha256(url))
+    tarball = Download(source(url), "/usr/local/src/cilium-linux-amd64.tar.gz", sha256(url))
     return CniInstall(
         commands=(
             f"mkdir -p /usr/local/src && {fetch(tarball)}",

@@ -12,7 +12,8 @@ import pulumi_kubernetes as k8s
 
 @dataclass(frozen=True)
 class ChartRef:
-    """A chart at an exact version in a repository."""
+    """A chart at an exact version: in a repository, or (`repository` empty) at `chart`
+    itself, a local archive or directory or an `oci://` reference."""
 
     chart: str
     version: str
@@ -45,7 +46,9 @@ def release(
         name=name,
         chart=chart.chart,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        repository_opts=(
+            k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository) if chart.repository else None
+        ),
         namespace=namespace,
         create_namespace=True,
         atomic=True,

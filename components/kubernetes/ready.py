@@ -84,8 +84,16 @@ class ClusterAccess(pulumi.ComponentResource):
         kubeconfig: pulumi.Output[str],
         timeout_seconds: int = 1800,
         opts: pulumi.ResourceOptions | None = None,
+        existing: bool = False,
     ) -> None:
+        """`existing`: a cluster made elsewhere, already up: used as it is, no wait."""
         super().__init__("ukdac:kubernetes:ClusterAccess", name, None, opts)
+        if existing:
+            self.provider = k8s.Provider(
+                f"{name}-provider", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            )
+            self.register_outputs({})
+            return
         # The server URL and CA certificate are public; only the client key makes it secret.
         cluster = pulumi.Output.unsecret(kubeconfig.apply(_cluster_of))
         self.ready = ClusterReady(

@@ -44,6 +44,7 @@ from components.openstack.security_rules import (
     LOAD_BALANCER_RULES,
     cni_rules,
 )
+from infra.program.mirror import node_url
 from infra.stack.deployment import CONTROL_PLANE, NODE_GROUP_METADATA_KEY, Deployment
 from infra.versions import SIGNING_KEY_FINGERPRINTS, download_sha256, pinned
 
@@ -81,9 +82,15 @@ def _catalog(scope: Any) -> list[Any]:
 
 def _cni(d: Deployment) -> cloud_init.CniInstall:
     cfg = d.config
+
+    def source(url: str) -> str:
+        return node_url(cfg.mirror, url)
+
     if cfg.cluster.cni == "calico":
-        return cloud_init.calico(pinned("calico"), str(cfg.network.pod_cidr), download_sha256)
-    return cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"), download_sha256)
+        return cloud_init.calico(
+            pinned("calico"), str(cfg.network.pod_cidr), download_sha256, source
+        )
+    return cloud_init.cilium(pinned("cilium"), pinned("cilium-cli"), download_sha256, source)
 
 
 # Pod Security admission: `baseline` is enforced in every namespace but these, which run

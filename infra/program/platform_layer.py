@@ -10,7 +10,6 @@ import pulumi
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs, Rfc2136
 from components.kubernetes.certificate import Certificate, CertificateArgs
 from components.kubernetes.cloud_provider import CloudProvider, CloudProviderArgs
-from components.kubernetes.helm import ChartRef
 from components.kubernetes.ingress import ImageRef, Ingress, IngressArgs
 from components.kubernetes.join_token import JoinToken, JoinTokenArgs
 from components.kubernetes.metadata_guard import MetadataGuard, MetadataGuardArgs
@@ -33,10 +32,11 @@ from components.kubernetes.snapshots import (
 from components.kubernetes.vault import TLS_SECRET, Vault, VaultArgs
 from components.openstack.kubeadm_cluster import KubeadmCluster
 from infra.program.cloud_layer import BACKUP_CREDENTIAL, CloudLayer
+from infra.program.mirror import chart, manifest
 from infra.stack.clock import join_token_expiry, today
 from infra.stack.deployment import Deployment
 from infra.stack.phalanx import argocd_objects, argocd_values, vault_secrets_operator_values
-from infra.versions import CHART_REPOSITORIES, QSERV_OPERATOR_MANIFEST, pinned
+from infra.versions import QSERV_OPERATOR_MANIFEST, pinned
 
 
 @dataclass
@@ -54,10 +54,6 @@ class PlatformLayer:
 # name for it (`ingress-nginx/ingress-certificate`).
 INGRESS_NAMESPACE = "ingress-nginx"
 MAIN_CERTIFICATE = "ingress-certificate"
-
-
-def chart(name: str) -> ChartRef:
-    return ChartRef(name, pinned(f"chart/{name}"), CHART_REPOSITORIES[name])
 
 
 def controller_image() -> ImageRef:
@@ -132,12 +128,12 @@ def build_phalanx_bootstrap(
             vault_secrets_operator=Bootstrapped(
                 "vault-secrets-operator",
                 "vault-secrets-operator",
-                chart("vault-secrets-operator"),
+                chart(cfg.mirror, "vault-secrets-operator"),
                 vault_secrets_operator_values(d),
             ),
             role_id=pulumi.Output.secret(credentials.role_id.get_secret_value()),
             secret_id=pulumi.Output.secret(credentials.secret_id.get_secret_value()),
-            argocd=Bootstrapped("argocd", "argocd", chart("argo-cd"), argocd_values(d)),
+            argocd=Bootstrapped("argocd", "argocd", chart(cfg.mirror, "argo-cd"), argocd_values(d)),
             argocd_objects=argocd_objects(d),
             # Until December 2026 the app of apps was a child of an `ArgoCd` component.
             app_of_apps_aliases=[
@@ -233,7 +229,15 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
     cfg = d.config
     for warning in tag_only_images(d):
         pulumi.log.warn(warning)
-    access = ClusterAccess("cluster-access", cloud.cluster.kubeconfig)
+    # The cluster the backend made, unless the stack names another (`cluster.kubeconfig`).
+    override = cfg.cluster.kubeconfig
+    access = ClusterAccess(
+        "cluster-access",
+        pulumi.Output.secret(override.get_secret_value())
+        if override is not None
+        else cloud.cluster.kubeconfig,
+        existing=override is not None,
+    )
     on_cluster = pulumi.ResourceOptions(providers=[access.provider])
     if isinstance(cloud.cluster, KubeadmCluster):
         JoinToken(
@@ -251,9 +255,9 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
         CloudProviderArgs(
             cluster_name=d.names.cluster,
             cloud_conf=cloud.credentials.cloud_conf,
-            cinder_csi_chart=chart("openstack-cinder-csi"),
+            cinder_csi_chart=chart(cfg.mirror, "openstack-cinder-csi"),
             occm_chart=(
-                chart("openstack-cloud-controller-manager")
+                chart(cfg.mirror, "openstack-cloud-controller-manager")
                 if cfg.cluster.backend == "kubeadm"
                 else None
             ),
@@ -264,7 +268,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
     ingress = Ingress(
         "ingress",
         IngressArgs(
-            chart=chart("ingress-nginx"),
+            chart=chart(cfg.mirror, "ingress-nginx"),
             image=controller_image(),
             public_address=cloud.cluster.floating_ip,
             namespace=INGRESS_NAMESPACE,
@@ -279,7 +283,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
     certs = CertManager(
         "cert-manager",
         CertManagerArgs(
-            chart=chart("cert-manager"),
+            chart=chart(cfg.mirror, "cert-manager"),
             chosen_issuer=cfg.tls.issuer,
             ingress_class=ingress.class_name,
             acme_email=cfg.tls.acme_email,
@@ -302,7 +306,7 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
     vault = Vault(
         "vault",
         VaultArgs(
-            chart=chart("vault"),
+            chart=chart(cfg.mirror, "vault"),
             mode=cfg.vault.mode,
             hostname=d.hostnames.vault,
             issuer=certs.issuer,
@@ -337,7 +341,9 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
         qserv = Qserv(
             "qserv",
             QservArgs(
-                operator_manifest=QSERV_OPERATOR_MANIFEST.format(commit=pinned("qserv-operator")),
+                operator_manifest=manifest(
+                    cfg.mirror, QSERV_OPERATOR_MANIFEST.format(commit=pinned("qserv-operator"))
+                ),
                 image=cfg.qserv.image,
                 db_image=cfg.qserv.db_image,
                 storage_class=storage_class,

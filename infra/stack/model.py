@@ -483,6 +483,14 @@ class ClusterConfig(Section):
         title="Magnum options",
         description="Settings of the Magnum backend (ignored by kubeadm).",
     )
+    kubeconfig: Secret | None = Field(
+        default=None,
+        title="Kubeconfig override",
+        description="The platform layer's cluster, as a kubeconfig (secure value, certificates "
+        "inline): set it to apply cert-manager, Vault, Argo CD and the rest to a cluster ukdac "
+        "did not make (one made by Magnum or Cluster API elsewhere, a rebuilt control plane) "
+        "instead of the one the backend makes. Unset, the backend's kubeconfig is used.",
+    )
 
 
 class Rfc2136Solver(Section):
@@ -793,6 +801,29 @@ class AllowedChange(Section):
     )
 
 
+class MirrorConfig(Section):
+    """Where charts and downloaded files come from when the Internet is out of reach."""
+
+    charts: str | None = Field(
+        default=None,
+        title="Chart mirror",
+        description="Helm charts from here instead of their repositories: an absolute "
+        "directory holding each chart as `<name>-<version>.tgz` (what `helm pull` writes) or "
+        "unpacked as `<name>-<version>/`, or an OCI registry path `oci://host/path` holding "
+        "`<name>` at each pinned version. The pinned versions are unchanged.",
+        pattern=r"^(/[^\s]*|oci://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._/-]*)?)$",
+    )
+    files: str | None = Field(
+        default=None,
+        title="File mirror",
+        description="Manifests and node downloads (Qserv's operator, Calico, the Cilium CLI) "
+        "from here: a URL prefix (`https://...`, or `file:///...` for what the program "
+        "itself reads) under which each file sits at `<host>/<path>` of its upstream URL. "
+        "The sha256 pins are unchanged: a file that differs is refused.",
+        pattern=r"^(https://|file:///)[^\s]*[^/\s]$",
+    )
+
+
 class StackConfig(Section):
     """Everything under the `ukdac:` namespace of a stack file, after profile defaults."""
 
@@ -819,6 +850,11 @@ class StackConfig(Section):
     qserv: QservConfig = Field(title="Qserv", description="The Qserv database.")
     buckets: BucketsConfig = Field(title="Buckets", description="Object storage.")
     backups: BackupsConfig = Field(title="Backups", description="etcd and Vault snapshots.")
+    mirror: MirrorConfig = Field(
+        default=MirrorConfig(),
+        title="Mirror",
+        description="Local copies of charts and files, for sites behind a firewall.",
+    )
     allow: list[AllowedChange] = Field(
         default=[],
         max_length=20,
