@@ -45,7 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy $(SRC) policies tools
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -m "not cloud and not upstream and not engine"
+	$(BIN)/pytest -q -m "not cloud and not upstream and not engine and not kube"
 
 test: lint typecheck unit
 

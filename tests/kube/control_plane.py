@@ -15,8 +15,10 @@ State (certificates, etcd's data, logs, process ids) lives in UKDAC_KUBE_DIR
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,9 +138,7 @@ def inline_kubeconfig() -> str:
     pki = STATE / "pki"
     document = yaml.safe_load(_kubeconfig())
     cluster = document["clusters"][0]["cluster"]
-    cluster["certificate-authority-data"] = base64.b64encode(
-        (pki / "ca.crt").read_bytes()
-    ).decode()
+    cluster["certificate-authority-data"] = base64.b64encode((pki / "ca.crt").read_bytes()).decode()
     del cluster["certificate-authority"]
     user = document["users"][0]["user"]
     for key in ("client-certificate", "client-key"):
@@ -181,8 +181,12 @@ def _kubectl_ready(timeout: float) -> None:
     raise ControlPlaneError(f"the API server did not become ready: see {STATE / 'log'}")
 
 
-def up(d: Deployment | None = None) -> Path:
-    """Start whatever is not running; write the admin kubeconfig; add the stack's nodes."""
+def up(d: Deployment | None = None, fresh: bool = False) -> Path:
+    """Start whatever is not running; write the admin kubeconfig; add the stack's nodes.
+    `fresh`: stop it first and start from an empty etcd (a test session's cluster)."""
+    if fresh:
+        down()
+        shutil.rmtree(STATE / "etcd", ignore_errors=True)
     missing = [p for p in PROCESSES if not (BIN / p).is_file()]
     if missing:
         raise ControlPlaneError(f"no {', '.join(missing)} in {BIN}: run `make kube` first")
@@ -217,6 +221,9 @@ def up(d: Deployment | None = None) -> Path:
                "--authorization-mode=Node,RBAC",
                f"--admission-control-config-file={admission}",
                "--enable-admission-plugins=NodeRestriction",
+               # Webhook servers are pods, and no pod runs here: the API server would refuse
+               # every object a webhook looks at. Schemas, CEL and Pod Security still apply.
+               "--disable-admission-plugins=ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
                "--allow-privileged=true")  # fmt: skip
     _kubectl_ready(60)
     config = str(kubeconfig_path())
@@ -251,8 +258,14 @@ def kubectl_json(method: str, path: str, body: object | None = None) -> object:
         f"https://127.0.0.1:{API_PORT}{path}",
     ]  # fmt: skip
     if body is not None:
-        command += ["--data-binary", json.dumps(body)]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+        command += ["--data-binary", "@-"]  # on stdin: a CRD is longer than an argument may be
+    result = subprocess.run(
+        command,
+        input=None if body is None else json.dumps(body),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout) if result.stdout.strip() else None
 
 
@@ -288,22 +301,41 @@ def add_nodes(nodes: list[LocalNode]) -> None:
 
 
 def down() -> None:
-    """Stop every process by its recorded id (newest first); state stays for the next up."""
+    """Stop every process by its recorded id (newest first), waiting for each to exit (a
+    next `up` must find its ports free); state stays for the next up."""
     for name in reversed(PROCESSES):
         pid_file = STATE / "run" / f"{name}.pid"
         if not pid_file.is_file():
             continue
-        try:
-            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
-        pid_file.unlink()
+        pid = int(pid_file.read_text())
+        for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+            if not _alive(pid):
+                break
+        pid_file.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A stopped child of this process stays a zombie until reaped.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    return True
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=("up", "down"))
     parser.add_argument("--stack", help="add this stack's nodes (labels and taints)")
+    parser.add_argument("--fresh", action="store_true", help="start from an empty etcd")
     args = parser.parse_args()
     if args.action == "down":
         down()
@@ -315,7 +347,7 @@ def main() -> None:
 
         deployment = validate_stack_file(load_stack_file(load_project(), args.stack))
     try:
-        print(up(deployment))
+        print(up(deployment, fresh=args.fresh))
     except ControlPlaneError as error:
         sys.exit(f"error: {error}")
 
