@@ -11,7 +11,7 @@ SRC    := components infra
 
 CLOUD_DIR ?= /tmp/ukdac-testcloud
 
-.PHONY: venv bytecode plan test lint typecheck unit rclone-tool test-cloud test-upstream engine test-engine bench-engine mutation cloud-up cloud-down bench lock clean
+.PHONY: venv bytecode plan kube kube-up kube-down test-kube test lint typecheck unit rclone-tool test-cloud test-upstream engine test-engine bench-engine mutation cloud-up cloud-down bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,28 @@ test-upstream: $(UPSTREAM_STAMP)
 # providers from the engine source bundle, built outside the repository and reused.
 engine:
 	UKDAC_ENGINE_SOURCES=$${UKDAC_ENGINE_SOURCES:-$(UPSTREAM)/engine} tools/engine.sh
+
+# A local Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, kwok)
+# and Pulumi's Kubernetes provider, from the Go module proxy (tools/kube.sh; cached outside
+# the repository, slowest first).
+kube: engine
+	tools/kube.sh
+
+# Start it for your own work (`KUBE_STACK=ukdac-dev` adds that stack's nodes); prints the
+# admin kubeconfig's path. `make kube-down` stops it by process id.
+kube-up: $(STAMP) kube
+	$(BIN)/python -m tests.kube.control_plane up $(if $(KUBE_STACK),--stack $(KUBE_STACK))
+
+kube-down: $(STAMP)
+	$(BIN)/python -m tests.kube.control_plane down
+
+# The whole program under the real engine: the cloud layer on the test cloud, the platform
+# layer on the local control plane (tests/kube), then both stopped.
+test-kube: $(STAMP) kube cloud-up
+	status=0; OSBOX_DIR=$(CLOUD_DIR) OS_CLIENT_CONFIG_FILE=$(CLOUD_DIR)/etc/openstack/clouds.yaml \
+	UKDAC_UPSTREAM_DIR=$(UPSTREAM) UKDAC_REQUIRE_CLOUD=1 UKDAC_REQUIRE_ENGINE=1 UKDAC_REQUIRE_KUBE=1 \
+	$(BIN)/pytest -q -m kube tests/kube || status=$$?; \
+	OSBOX_DIR=$(CLOUD_DIR) tests/cloud/down.sh; exit $$status
 
 # The real engine (built by `make engine`) against the test cloud: tests/engine, then stop it.
 test-engine: $(STAMP) engine cloud-up

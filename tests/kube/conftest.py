@@ -7,8 +7,10 @@ manifest through its file mirror; Calico's CRDs are created as a node creates th
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,9 +41,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def cluster() -> Iterator[Path]:
-    """The local control plane, started for the session and stopped by process id after."""
+    """A local control plane from an empty etcd for each test (about 10 s), stopped by
+    process id after: one shape's leftovers (a retained release) never meet the next's."""
     missing = [p for p in control_plane.PROCESSES if not (control_plane.BIN / p).is_file()]
     if missing:
         _unavailable(f"no {', '.join(missing)} in {control_plane.BIN}: run `make kube`")
@@ -50,6 +53,7 @@ def cluster() -> Iterator[Path]:
     kubeconfig = control_plane.up(fresh=True)
     try:
         _calico_crds()
+        _cilium_crds()
         yield kubeconfig
     finally:
         control_plane.down()
@@ -64,6 +68,28 @@ def _calico_crds() -> None:
             control_plane.kubectl_json(
                 "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", document
             )
+
+
+def _cilium_crds() -> None:
+    """Cilium's CRDs at the pinned version (its operator registers them on a real cluster),
+    from cilium's Go module: the metadata guard's CiliumClusterwideNetworkPolicy needs the
+    kind. The module is fetched through the Go module proxy into `make engine`'s cache."""
+    version = pinned("cilium")
+    home = Path(os.environ.get("UKDAC_ENGINE_HOME", Path.home() / ".cache" / "ukdac" / "engine"))
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"github.com/cilium/cilium@v{version}"],
+        env={**os.environ, "GOMODCACHE": str(home / "go" / "mod"), "GOFLAGS": "-mod=mod"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folder = Path(json.loads(result.stdout)["Dir"]) / "pkg/k8s/apis/cilium.io/client/crds/v2"
+    for crd in sorted(folder.glob("*.yaml")):
+        control_plane.kubectl_json(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            yaml.safe_load(crd.read_text()),
+        )
 
 
 @pytest.fixture(scope="session")

@@ -92,8 +92,9 @@ def _certificates() -> None:
     ):
         _run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
              "-out", f"{name}.csr", "-subj", subject, cwd=pki)  # fmt: skip
-        _run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "30", "-out", f"{name}.crt", *extension, cwd=pki)  # fmt: skip
+        _run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt",
+             "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-out", f"{name}.crt",
+             *extension, cwd=pki)  # fmt: skip
     _run("openssl", "genrsa", "-out", "sa.key", "2048", cwd=pki)
     _run("openssl", "rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 

@@ -1,5 +1,9 @@
 """The whole program under the real engine: OpenStack on the test cloud, every release and
-object of the platform layer on the local control plane."""
+object of the platform layer on the local control plane.
+
+Each shape is one test, its steps in order (each builds on the deployed state of the one
+before); an assertion names the step it checks.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +11,174 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from infra.plan.diff import diff_plans
+from infra.plan.model import Plan
 from infra.stack.model import MirrorConfig
 from tests.cloud.conftest import sandbox_stack
 from tests.kube import control_plane
-from tests.support.engine import Engine, deployment_of, offline, policy_flags
+from tests.kube.objects import dump, helm_releases, namespaces, stored_differences
+from tests.support.engine import (
+    Engine,
+    deployment_of,
+    inventory,
+    left_behind,
+    offline,
+    offline_operations,
+    policy_flags,
+    write_stack,
+)
 
 MakeEngine = Callable[[dict[str, dict[str, Any]]], Engine]
+RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def dev_shape(mirror: MirrorConfig) -> dict[str, Any]:
-    document = sandbox_stack("kubedev", workers=1)
+def shape(name: str, environment: str, node_cidr: str, mirror: MirrorConfig) -> dict[str, Any]:
+    """A stack of `environment` sized for the test cloud, charts and files from the mirror."""
+    document = sandbox_stack(name, workers=1)
     config = document["config"]
-    config["ukdac:environment"] = "dev"
-    config["ukdac:fqdn"] = "kubedev.example.org"
+    config["ukdac:environment"] = environment
+    config["ukdac:fqdn"] = f"{name}.example.org"
     del config["ukdac:sandbox"]
-    config["ukdac:network"] = {"nodeCidr": "10.41.0.0/24"}
-    config["ukdac:phalanx"] = {"environment": "kubedev"}
+    config["ukdac:network"] = {"nodeCidr": node_cidr}
+    config["ukdac:phalanx"] = {"environment": name}
     config["ukdac:mirror"] = {"charts": mirror.charts, "files": mirror.files}
     return document
 
 
-def start(engine: Engine, stack: str, cluster: Path) -> None:
-    """A new stack whose platform layer targets the local control plane; its nodes added."""
+def start(engine: Engine, stack: str) -> None:
+    """A new stack whose platform layer targets the local control plane (its kubeconfig and
+    a Vault AppRole as secrets, so phalanx is bootstrapped too); its nodes added."""
     engine.init(stack)
-    engine.run(
-        "config", "set", "--stack", stack, "--secret", "--path", "ukdac:cluster.kubeconfig",
-        control_plane.inline_kubeconfig(),
-    )  # fmt: skip
+    secrets = {
+        "ukdac:cluster.kubeconfig": control_plane.inline_kubeconfig(),
+        "ukdac:vault.readCredentials.roleId": "local-role-id",
+        "ukdac:vault.readCredentials.secretId": "local-secret-id",
+    }
+    for key, value in secrets.items():
+        engine.run("config", "set", "--stack", stack, "--secret", "--path", key, value)
     control_plane.add_nodes(control_plane.nodes_of(deployment_of(engine, stack)))
 
 
-def test_a_dev_stack_up_no_change_and_destroy(
+def up_and_check(engine: Engine, stack: str) -> Plan:
+    """`up`, then: every release deployed, every object stored as planned, no changes."""
+    plan = offline(engine, stack)
+    flags = policy_flags(engine, stack)
+    engine.run("up", "--stack", stack, "--yes", "--skip-preview", *flags, timeout=1800)
+    planned = {f"{r.inputs['namespace']}/{r.inputs['name']}" for r in _releases(plan)}
+    assert planned and helm_releases() == dict.fromkeys(planned, "deployed"), dump(helm_releases())
+    differences = stored_differences(plan, engine.export(stack))
+    assert differences == {}, f"up: stored objects differ from the plan\n{dump(differences)}"
+    engine.run("preview", "--stack", stack, "--expect-no-changes")
+    engine.run("refresh", "--stack", stack, "--yes", "--expect-no-changes")
+    return plan
+
+
+def _releases(plan: Plan) -> list[Any]:
+    return [r for r in plan.resources if r.type == RELEASE]
+
+
+def destroy_and_check(engine: Engine, stack: str, plan: Plan) -> None:
+    """`destroy`: no namespace is left terminating, every Namespace the program declares is
+    gone, and the only releases left are those handed over to Argo CD (retained by design).
+
+    Helm leaves the namespaces it made for a release (`create_namespace`) after uninstalling
+    it: they stay, empty and Active (checked: no release left in them)."""
+    declared = {
+        str(r.inputs["metadata"]["name"])
+        for r in plan.resources
+        if r.type == "kubernetes:core/v1:Namespace" and not r.options.get("retainOnDelete")
+    }
+    handed_over = {
+        f"{r.inputs['namespace']}/{r.inputs['name']}"
+        for r in _releases(plan)
+        if r.options.get("retainOnDelete")
+    }
+    engine.run("destroy", "--stack", stack, "--yes", "--remove", timeout=1800)
+    phases = namespaces()
+    assert "Terminating" not in phases.values(), f"destroy: stuck namespaces {phases}"
+    # (A namespace retained on delete, prod's Vault or one handed over to Argo CD, stays.)
+    assert declared and not declared & set(phases), f"destroy: left {declared & set(phases)}"
+    assert set(helm_releases()) == handed_over, f"destroy: releases left {helm_releases()}"
+    for release in handed_over:  # what Argo CD would own from then on: removed by hand here
+        namespace, name = release.split("/")
+        control_plane.kubectl_json(
+            "DELETE",
+            f"/api/v1/namespaces/{namespace}/secrets?labelSelector=owner%3Dhelm%2Cname%3D{name}",
+        )
+
+
+def test_a_dev_stack_up_upgraded_and_destroyed(
     make_engine: MakeEngine, cluster: Path, mirror: MirrorConfig, demo: Any
 ) -> None:
     stack = "kube-dev"
-    engine = make_engine({stack: dev_shape(mirror)})
-    start(engine, stack, cluster)
-    plan = offline(engine, stack)
-    assert plan.resources
-    engine.run(
-        "up",
-        "--stack",
-        stack,
-        "--yes",
-        "--skip-preview",
-        *policy_flags(engine, stack),
-        timeout=1800,
-    )
-    engine.run("preview", "--stack", stack, "--expect-no-changes")
-    engine.run("destroy", "--stack", stack, "--yes", "--remove", timeout=1800)
+    before = inventory(demo)
+    document = shape("kubedev", "dev", "10.41.0.0/24", mirror)
+    engine = make_engine({stack: document})
+    start(engine, stack)
+    plan = up_and_check(engine, stack)
+
+    # A values change: Vault's ingress admits another range; its release is upgraded in
+    # place (a new Helm revision), nothing is replaced.
+    stack_file = engine.project / "stacks" / f"Pulumi.{stack}.yaml"
+    current = yaml.safe_load(stack_file.read_text())  # its secrets and salt stay
+    current["config"]["ukdac:vault"]["allowedCidrs"] = ["192.0.2.0/24"]
+    write_stack(engine.project, stack, current)
+    head = offline(engine, stack)
+    operations = offline_operations(diff_plans(plan, head))
+    vault = next(r.urn for r in _releases(head) if r.inputs["name"] == "vault")
+    assert operations.get(vault) == "update", operations
+    assert "replace" not in operations.values(), operations
+    plan = up_and_check(engine, stack)
+
+    destroy_and_check(engine, stack, plan)
+    assert left_behind(before, inventory(demo)) == {}
+
+
+def test_a_prod_stack_protects_its_stateful_objects(
+    make_engine: MakeEngine, cluster: Path, mirror: MirrorConfig, demo: Any
+) -> None:
+    stack = "kube-prod"
+    before = inventory(demo)
+    document = shape("kubeprod", "prod", "10.42.0.0/24", mirror)
+    document["config"]["ukdac:cluster"]["endpoint"] = "floating-ip"
+    document["config"]["ukdac:buckets"] = {"containers": [{"name": "tap-results"}]}
+    engine = make_engine({stack: document})
+    start(engine, stack)
+    plan = up_and_check(engine, stack)
+
+    # Protected objects of the platform layer refuse deletion: destroy stops, naming them,
+    # and the API server still has them.
+    protected = [
+        r for r in plan.resources if r.type.startswith("kubernetes:") and r.options.get("protect")
+    ]
+    assert protected, "prod: no protected Kubernetes object planned"
+    refused = engine.run("destroy", "--stack", stack, "--yes", check=False, timeout=1800)
+    assert refused.returncode != 0
+    assert "protected" in refused.stdout + refused.stderr
+    assert stored_differences(plan, engine.export(stack)) == {}, "prod: a protected object went"
+
+    # Teardown as the runbook has it: unprotect deliberately, then destroy.
+    engine.run("state", "unprotect", "--all", "--yes", "--stack", stack)
+    destroy_and_check(engine, stack, plan)
+    retained = {"kube-prod-backups", "kube-prod-tap-results"}
+    assert left_behind(before, inventory(demo)) == {"containers": retained}
+    for name in retained:  # retained on delete: the operator removes them deliberately
+        for item in demo.object_store.objects(name):
+            demo.object_store.delete_object(item, container=name)
+        demo.object_store.delete_container(name)
+
+
+def test_a_dev_stack_with_cilium_up_and_down(
+    make_engine: MakeEngine, cluster: Path, mirror: MirrorConfig, demo: Any
+) -> None:
+    stack = "kube-cilium"
+    before = inventory(demo)
+    document = shape("kubecilium", "dev", "10.43.0.0/24", mirror)
+    document["config"]["ukdac:cluster"]["cni"] = "cilium"
+    engine = make_engine({stack: document})
+    start(engine, stack)
+    plan = up_and_check(engine, stack)
+    destroy_and_check(engine, stack, plan)
+    assert left_behind(before, inventory(demo)) == {}
