@@ -96,15 +96,7 @@ build_provider() {  # name, Go major, version
     [ "$name" = tls ] && { fresh_copy terraform-provider-tls || return 1; }
     dir=$src/pulumi-$name/provider
     # What the providers' generate step does: the schema embedded with its version set.
-    python3 - "$dir/cmd/pulumi-resource-$name" "$version" <<'PY' || return 1
-import json, sys
-folder, version = sys.argv[1], sys.argv[2]
-with open(f"{folder}/schema.json", encoding="utf-8") as f:
-    schema = json.load(f)
-schema["version"] = version
-with open(f"{folder}/schema-embed.json", "w", encoding="utf-8") as f:
-    json.dump(schema, f)
-PY
+    python3 "$root/tools/embed_schema.py" "$dir/cmd/pulumi-resource-$name" "$version" || return 1
     mkdir -p "$out" &&
       (cd "$dir" && go build -trimpath \
         -ldflags "-s -w -X github.com/pulumi/pulumi-$name/provider/$major/pkg/version.Version=$version" \
@@ -117,17 +109,8 @@ PY
     "$bin/pulumi" plugin install resource "$name" "$version" --file "$out/pulumi-resource-$name" --reinstall
 }
 
-failed=()
-step() {  # label, command...: run it, say how it went and how long it took
-  local label=$1 start=$SECONDS
-  shift
-  if "$@"; then
-    printf '%-28s ok (%d s)\n' "$label" $((SECONDS - start))
-  else
-    printf '%-28s FAILED (%d s)\n' "$label" $((SECONDS - start))
-    failed+=("$label")
-  fi
-}
+# shellcheck source=tools/steps.sh
+. "$root/tools/steps.sh"
 
 # The CLI first: installing a provider needs it.
 wanted cli && step pulumi build_cli

@@ -53,19 +53,8 @@ build_provider() {
     # Its go.mod points the SDK module at ../sdk (a monorepo path): take the required version.
     (cd "$tree" && go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4) || return 1
     # What the provider's generate step does: schema with its version set, mapping compacted.
-    python3 - "$tree/cmd/pulumi-resource-kubernetes" "$PROVIDER_VERSION" <<'PY' || return 1
-import json, sys
-folder, version = sys.argv[1], sys.argv[2]
-with open(f"{folder}/schema.json", encoding="utf-8") as f:
-    schema = json.load(f)
-schema["version"] = version
-with open(f"{folder}/schema-embed.json", "w", encoding="utf-8") as f:
-    json.dump(schema, f)
-with open(f"{folder}/terraform-mapping.json", encoding="utf-8") as f:
-    mapping = json.load(f)
-with open(f"{folder}/terraform-mapping-embed.json", "w", encoding="utf-8") as f:
-    json.dump(mapping, f)
-PY
+    python3 "$root/tools/embed_schema.py" "$tree/cmd/pulumi-resource-kubernetes" \
+      "$PROVIDER_VERSION" || return 1
     (cd "$tree" && go build -trimpath \
       -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PROVIDER_VERSION" \
       -o "$bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes) &&
@@ -145,17 +134,8 @@ build_kwok() {
     echo "$want" >"$stamp"
 }
 
-failed=()
-step() {
-  local label=$1 start=$SECONDS
-  shift
-  if "$@"; then
-    printf '%-28s ok (%d s)\n' "$label" $((SECONDS - start))
-  else
-    printf '%-28s FAILED (%d s)\n' "$label" $((SECONDS - start))
-    failed+=("$label")
-  fi
-}
+# shellcheck source=tools/steps.sh
+. "$root/tools/steps.sh"
 
 # Slowest first, so a cold machine spends its time where it must.
 wanted provider && step pulumi-resource-kubernetes build_provider

@@ -30,6 +30,8 @@ from tests.support.engine import (
     write_stack,
 )
 
+# Tests take `cluster` before `make_engine`: the control plane is then stopped after the
+# engine's teardown has destroyed what a failed test left (its platform layer included).
 MakeEngine = Callable[[dict[str, dict[str, Any]]], Engine]
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -59,6 +61,13 @@ def start(engine: Engine, stack: str) -> None:
     for key, value in secrets.items():
         engine.run("config", "set", "--stack", stack, "--secret", "--path", key, value)
     control_plane.add_nodes(control_plane.nodes_of(deployment_of(engine, stack)))
+
+
+def deploy(make_engine: MakeEngine, stack: str, document: dict[str, Any]) -> tuple[Engine, Plan]:
+    """A new stack of `document`, started and brought up (checked as `up_and_check` does)."""
+    engine = make_engine({stack: document})
+    start(engine, stack)
+    return engine, up_and_check(engine, stack)
 
 
 def up_and_check(engine: Engine, stack: str) -> Plan:
@@ -110,14 +119,11 @@ def destroy_and_check(engine: Engine, stack: str, plan: Plan) -> None:
 
 
 def test_a_dev_stack_up_upgraded_and_destroyed(
-    make_engine: MakeEngine, cluster: Path, mirror: MirrorConfig, demo: Any
+    cluster: Path, make_engine: MakeEngine, mirror: MirrorConfig, demo: Any
 ) -> None:
     stack = "kube-dev"
     before = inventory(demo)
-    document = shape("kubedev", "dev", "10.41.0.0/24", mirror)
-    engine = make_engine({stack: document})
-    start(engine, stack)
-    plan = up_and_check(engine, stack)
+    engine, plan = deploy(make_engine, stack, shape("kubedev", "dev", "10.41.0.0/24", mirror))
 
     # A values change: Vault's ingress admits another range; its release is upgraded in
     # place (a new Helm revision), nothing is replaced.
@@ -137,16 +143,16 @@ def test_a_dev_stack_up_upgraded_and_destroyed(
 
 
 def test_a_prod_stack_protects_its_stateful_objects(
-    make_engine: MakeEngine, cluster: Path, mirror: MirrorConfig, demo: Any
+    cluster: Path, make_engine: MakeEngine, mirror: MirrorConfig, demo: Any
 ) -> None:
     stack = "kube-prod"
+    retained = {"kube-prod-backups", "kube-prod-tap-results"}
+    _remove_containers(demo, retained)  # what an interrupted run of this test retained
     before = inventory(demo)
     document = shape("kubeprod", "prod", "10.42.0.0/24", mirror)
     document["config"]["ukdac:cluster"]["endpoint"] = "floating-ip"
     document["config"]["ukdac:buckets"] = {"containers": [{"name": "tap-results"}]}
-    engine = make_engine({stack: document})
-    start(engine, stack)
-    plan = up_and_check(engine, stack)
+    engine, plan = deploy(make_engine, stack, document)
 
     # Protected objects of the platform layer refuse deletion: destroy stops, naming them,
     # and the API server still has them.
@@ -162,23 +168,25 @@ def test_a_prod_stack_protects_its_stateful_objects(
     # Teardown as the runbook has it: unprotect deliberately, then destroy.
     engine.run("state", "unprotect", "--all", "--yes", "--stack", stack)
     destroy_and_check(engine, stack, plan)
-    retained = {"kube-prod-backups", "kube-prod-tap-results"}
     assert left_behind(before, inventory(demo)) == {"containers": retained}
-    for name in retained:  # retained on delete: the operator removes them deliberately
-        for item in demo.object_store.objects(name):
-            demo.object_store.delete_object(item, container=name)
-        demo.object_store.delete_container(name)
+    _remove_containers(demo, retained)  # retained on delete: an operator removes them
+
+
+def _remove_containers(conn: Any, names: set[str]) -> None:
+    for container in list(conn.object_store.containers()):
+        if container.name in names:
+            for item in conn.object_store.objects(container.name):
+                conn.object_store.delete_object(item, container=container.name)
+            conn.object_store.delete_container(container.name)
 
 
 def test_a_dev_stack_with_cilium_up_and_down(
-    make_engine: MakeEngine, cluster: Path, mirror: MirrorConfig, demo: Any
+    cluster: Path, make_engine: MakeEngine, mirror: MirrorConfig, demo: Any
 ) -> None:
     stack = "kube-cilium"
     before = inventory(demo)
     document = shape("kubecilium", "dev", "10.43.0.0/24", mirror)
     document["config"]["ukdac:cluster"]["cni"] = "cilium"
-    engine = make_engine({stack: document})
-    start(engine, stack)
-    plan = up_and_check(engine, stack)
+    engine, plan = deploy(make_engine, stack, document)
     destroy_and_check(engine, stack, plan)
     assert left_behind(before, inventory(demo)) == {}
