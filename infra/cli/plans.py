@@ -109,13 +109,15 @@ def diff(
         if not args or len(args) != 2:
             raise UkdacError("give BASE.json HEAD.json, or stack names with --base-ref REF")
         diffs = [_diff_files(Path(args[0]), Path(args[1]), any_stacks)]
+    document = (
+        json.dumps(diff_document(diffs), indent=2, default=str) + "\n"
+        if as_json or json_output
+        else ""
+    )
     if json_output:
-        _write(json_output, json.dumps(diff_document(diffs), indent=2, default=str) + "\n")
+        _write(json_output, document)
     if as_json or as_markdown:
-        if as_json:
-            text = json.dumps(diff_document(diffs), indent=2, default=str) + "\n"
-        else:
-            text = markdown(diffs)
+        text = document if as_json else markdown(diffs)
         if output:
             _write(output, text)
         else:

@@ -13,6 +13,7 @@ import yaml
 
 from infra.stack.files import Project, load_project
 from tests.support.stacks import project_file
+from tests.support.tiers import mark_tier, unavailable
 
 CLOUD_DIR = Path(os.environ.get("OSBOX_DIR", "/tmp/ukdac-testcloud"))
 KEY = (
@@ -23,9 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/cloud/" in str(item.path):
-            item.add_marker(pytest.mark.cloud)
+    mark_tier(items, "cloud", pytest.mark.cloud)
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +39,7 @@ def clouds_yaml() -> Path:
             return path
         except Exception as error:
             reason = f"the test cloud does not answer: {error}"
-    if os.environ.get("UKDAC_REQUIRE_CLOUD"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    unavailable("UKDAC_REQUIRE_CLOUD", reason)
 
 
 @pytest.fixture(scope="session")

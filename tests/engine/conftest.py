@@ -13,7 +13,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,21 +21,18 @@ import yaml
 
 from tests.cloud.conftest import admin, clouds_yaml, demo  # noqa: F401 (fixtures)
 from tests.support.engine import DEFAULT_BIN, Engine, project_file, write_stack
+from tests.support.tiers import mark_tier, unavailable
 
 PASSPHRASE = "engine-tier-passphrase"
 REGION = "RegionOne"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/engine/" in str(item.path):
-            item.add_marker(pytest.mark.engine)
+    mark_tier(items, "engine", pytest.mark.engine)
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("UKDAC_REQUIRE_ENGINE"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+def _unavailable(reason: str) -> NoReturn:
+    unavailable("UKDAC_REQUIRE_ENGINE", reason)
 
 
 @pytest.fixture(scope="session")

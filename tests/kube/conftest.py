@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import yaml
@@ -23,6 +24,7 @@ from infra.versions import CHART_REPOSITORIES, QSERV_OPERATOR_MANIFEST, pinned
 from tests.cloud.conftest import admin, clouds_yaml, demo  # noqa: F401 (fixtures)
 from tests.engine.conftest import engine_bin, make_engine, state_backend  # noqa: F401
 from tests.kube import control_plane
+from tests.support.tiers import mark_tier, unavailable
 
 UPSTREAM = Path(
     os.environ.get("UKDAC_UPSTREAM_DIR", Path(__file__).parents[2].parent / "shared" / "upstream")
@@ -30,15 +32,11 @@ UPSTREAM = Path(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/kube/" in str(item.path):
-            item.add_marker(pytest.mark.kube)
+    mark_tier(items, "kube", pytest.mark.kube)
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("UKDAC_REQUIRE_KUBE"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+def _unavailable(reason: str) -> NoReturn:
+    unavailable("UKDAC_REQUIRE_KUBE", reason)
 
 
 @pytest.fixture
