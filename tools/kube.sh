@@ -9,6 +9,8 @@
 #   etcd                         a tiny main around go.etcd.io/etcd/server/v3's etcdmain
 #   kwok                         sigs.k8s.io/kwok: nodes and pods without kubelets, and its
 #                                stage files (the module's kustomize/stage/)
+#   etcdctl, etcdutl, rclone     what the backup CronJob and the restore runbook run, at the
+#                                versions of the images ukdac pins (image/etcd, image/rclone)
 #
 # Built slowest first (the provider, then the API server), outside the repository, each with a
 # stamp of what it was built from: a second run rebuilds nothing. Binaries go to
@@ -16,13 +18,17 @@
 #
 #   UKDAC_ENGINE_HOME  where `make engine` keeps the CLI and the Go caches (shared with it)
 #   UKDAC_KUBE_HOME    binaries and stage files (default ~/.cache/ukdac/kube)
-#   KUBE_PARTS         "all" (default) or some of: provider apiserver kwok controller-manager
-#                      etcd scheduler
+#   KUBE_PARTS         "all" (default) or some of: provider apiserver rclone kwok
+#                      controller-manager etcd etcdctl etcdutl scheduler
 set -euo pipefail
 
 KUBERNETES_VERSION=v1.35.4   # the control plane (k8s.io/kubernetes; staging modules v0.35.4)
 ETCD_VERSION=v3.6.17         # go.etcd.io/etcd/server/v3
 KWOK_VERSION=v0.8.0          # sigs.k8s.io/kwok
+# The snapshot and restore tools, at the versions of the images the program runs them from
+# (infra/versions.py; tests/test_repository.py holds them equal).
+ETCD_TOOLS_VERSION=v3.6.5    # image/etcd registry.k8s.io/etcd:3.6.5-0: etcdctl, etcdutl
+RCLONE_VERSION=v1.75.1       # image/rclone rclone/rclone:1.75.1
 # github.com/pulumi/pulumi-kubernetes/provider/v4: the newest the module proxy serves
 PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199
 PULUMI_VERSION=v3.274.1      # the CLI `make engine` built (it installs the provider)
@@ -37,7 +43,8 @@ src=$home/src
 export GOMODCACHE=$engine_home/go/mod GOCACHE=$engine_home/go/build GOFLAGS=-mod=mod CGO_ENABLED=0
 export GOTOOLCHAIN=local GOPROXY=${GOPROXY:-https://proxy.golang.org} PULUMI_SKIP_UPDATE_CHECK=true
 parts=${KUBE_PARTS:-all}
-[ "$parts" = all ] && parts="provider apiserver kwok controller-manager etcd scheduler"
+[ "$parts" = all ] &&
+  parts="provider apiserver rclone kwok controller-manager etcd etcdctl etcdutl scheduler"
 mkdir -p "$bin" "$src" "$GOMODCACHE" "$GOCACHE"
 
 wanted() { [[ " $parts " == *" $1 "* ]]; }
@@ -119,6 +126,29 @@ GO
   (cd "$tree" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" .) && echo "$want" >"$stamp"
 }
 
+build_etcd_tool() {  # etcdctl or etcdutl: their modules' own main packages
+  local name=$1 module=go.etcd.io/etcd/$1/v3
+  local stamp=$bin/.$name.source want="$module@$ETCD_TOOLS_VERSION"
+  current "$stamp" "$want" && [ -x "$bin/$name" ] && return 0
+  local tree=$src/$name-$ETCD_TOOLS_VERSION
+  # Built from a module that requires it: its own go.mod replaces its siblings by paths.
+  rm -rf "$tree" && mkdir -p "$tree" || return 1
+  printf 'module ukdac.local/%s\ngo 1.25\nrequire %s %s\n' "$name" "$module" \
+    "$ETCD_TOOLS_VERSION" >"$tree/go.mod"
+  echo "package tools" >"$tree/tools.go"
+  (cd "$tree" && go build -trimpath -ldflags "-s -w" -o "$bin/$name" "$module") &&
+    echo "$want" >"$stamp"
+}
+
+build_rclone() {
+  local stamp=$bin/.rclone.source want="github.com/rclone/rclone@$RCLONE_VERSION"
+  current "$stamp" "$want" && [ -x "$bin/rclone" ] && return 0
+  # A release build: no "-DEV" after its version.
+  GOBIN=$bin go install -trimpath \
+    -ldflags "-s -w -X github.com/rclone/rclone/fs.VersionSuffix=" "$want" &&
+    echo "$want" >"$stamp"
+}
+
 build_kwok() {
   local stamp=$bin/.kwok.source want="sigs.k8s.io/kwok@$KWOK_VERSION"
   current "$stamp" "$want" && [ -x "$bin/kwok" ] && [ -d "$home/stage" ] && return 0
@@ -140,9 +170,12 @@ build_kwok() {
 # Slowest first, so a cold machine spends its time where it must.
 wanted provider && step pulumi-resource-kubernetes build_provider
 wanted apiserver && step kube-apiserver build_kubernetes kube-apiserver
+wanted rclone && step rclone build_rclone
 wanted kwok && step kwok build_kwok
 wanted controller-manager && step kube-controller-manager build_kubernetes kube-controller-manager
 wanted etcd && step etcd build_etcd
+wanted etcdctl && step etcdctl build_etcd_tool etcdctl
+wanted etcdutl && step etcdutl build_etcd_tool etcdutl
 wanted scheduler && step kube-scheduler build_kubernetes kube-scheduler
 
 echo

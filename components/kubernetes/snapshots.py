@@ -101,15 +101,20 @@ def rclone_settings(endpoint: str, bucket: str, prefix: str) -> dict[str, str]:
     }
 
 
+# rclone reads its crypt password in its own obscured form: a shell line that sets it from
+# BACKUP_PASSPHRASE (the job's script, and an operator's `ukdac backups env`).
+PASSWORD_LINE = (
+    f'export RCLONE_CONFIG_{REMOTE.upper()}_PASSWORD="$(rclone obscure "$BACKUP_PASSPHRASE")"'
+)
+
+
 def upload_script(file: str, retention_days: int, directory: str = SNAPSHOT_DIR) -> str:
     """The uploader's shell: copy the new snapshot, then (only if that worked) prune."""
     source = shlex.quote(f"{directory}/{file}")
     return "\n".join(
         [
             "set -eu",
-            # rclone reads its crypt password in its own obscured form.
-            f"export RCLONE_CONFIG_{REMOTE.upper()}_PASSWORD="
-            '"$(rclone obscure "$BACKUP_PASSPHRASE")"',
+            PASSWORD_LINE,
             'stamp="$(date -u +%Y%m%dT%H%M%SZ)"',
             f'rclone copyto {source} "{REMOTE}:$stamp-{file}"',
             f"rclone delete --min-age {retention_days}d {REMOTE}:",
@@ -198,9 +203,15 @@ def _environment(secret: str, keys: Sequence[str]) -> list[dict[str, Any]]:
 
 
 class Snapshots(pulumi.ComponentResource):
-    """The passphrase, then per schedule the uploader's Secret and the CronJob."""
+    """The passphrase, then per schedule the uploader's Secret and the CronJob.
+
+    `store` (endpoint, bucket) is where the snapshots are, `keys` (accessKeyId,
+    secretAccessKey; secret) what reads them: with the passphrase, all a restore needs once
+    the cluster, and the Secrets in it, are gone."""
 
     passphrase: pulumi.Output[str]
+    store: dict[str, str]
+    keys: pulumi.Output[dict[str, str]]
 
     def __init__(
         self, name: str, args: SnapshotsArgs, opts: pulumi.ResourceOptions | None = None
@@ -213,9 +224,18 @@ class Snapshots(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.passphrase = pulumi.Output.secret(secret.result)
+        bucket = args.bucket
+        self.store = {"endpoint": bucket.endpoint, "bucket": bucket.bucket}
+        self.keys = pulumi.Output.secret(
+            pulumi.Output.all(bucket.access_key, bucket.secret_key).apply(
+                lambda keys: {"accessKeyId": keys[0], "secretAccessKey": keys[1]}
+            )
+        )
         for schedule in args.schedules:
             self._schedule(schedule, args)
-        self.register_outputs({"passphrase": self.passphrase})
+        self.register_outputs(
+            {"passphrase": self.passphrase, "store": self.store, "keys": self.keys}
+        )
 
     def _schedule(self, job: Schedule, args: SnapshotsArgs) -> None:
         bucket, snapshot = args.bucket, job.snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from infra.cli import config, ops, phalanx, plans, policy, sandbox
+from infra.cli import backups, config, ops, phalanx, plans, policy, sandbox
 
 app = typer.Typer(
     help="Plan, check and diff the LSST:UK Data Access Centre's Pulumi stacks.",
@@ -22,3 +22,4 @@ app.command("policy-check")(policy.policy_check)
 app.command()(ops.preflight)
 app.command()(ops.cleanup)
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(backups.app, name="backups")

@@ -30,8 +30,8 @@ def _pulumi() -> str:
     return path
 
 
-def read_stack_outputs(stack: str, names: list[str]) -> dict[str, str]:
-    """Named outputs of a deployed stack, secrets shown."""
+def stack_outputs(stack: str) -> dict[str, Any]:
+    """Every output of a deployed stack, secrets shown (run in the project's folder)."""
     result = subprocess.run(
         [_pulumi(), "stack", "output", "--stack", stack, "--json", "--show-secrets"],
         capture_output=True,
@@ -40,7 +40,13 @@ def read_stack_outputs(stack: str, names: list[str]) -> dict[str, str]:
     )
     if result.returncode != 0:
         raise UkdacError(f"pulumi stack output failed: {result.stderr.strip()}")
-    outputs = json.loads(result.stdout)
+    outputs: dict[str, Any] = json.loads(result.stdout)
+    return outputs
+
+
+def read_stack_outputs(stack: str, names: list[str]) -> dict[str, str]:
+    """Named outputs of a deployed stack, secrets shown."""
+    outputs = stack_outputs(stack)
     return {name: str(outputs.get(name, "")) for name in names}
 
 

@@ -55,6 +55,9 @@ def _build(d: Deployment) -> None:
     pulumi.export("clusterIssuer", platform.cert_manager.issuer)
     pulumi.export("argocdUrl", d.hostnames.argocd_url)
     pulumi.export("phalanxBootstrapped", platform.phalanx is not None)
-    if platform.backup_passphrase is not None:
+    if platform.backups is not None:
         # Keep it outside this stack's state too: without it no snapshot restores.
-        pulumi.export("backupPassphrase", platform.backup_passphrase)
+        pulumi.export("backupPassphrase", platform.backups.passphrase)
+        # Where the snapshots are, and keys that read them (`ukdac backups env`).
+        pulumi.export("backupStore", platform.backups.store)
+        pulumi.export("backupKeys", platform.backups.keys)

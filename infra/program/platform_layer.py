@@ -47,7 +47,7 @@ class PlatformLayer:
     vault: Vault
     phalanx: PhalanxBootstrap | None
     qserv: Qserv | None
-    backup_passphrase: pulumi.Output[str] | None
+    backups: Snapshots | None
 
 
 # The main hostname's certificate: the controller's default, in the Secret phalanx's docs
@@ -163,8 +163,8 @@ VAULT_SNAPSHOT_ROLE = "snapshot"
 
 def build_backups(
     d: Deployment, cloud: CloudLayer, vault: Vault, on_cluster: pulumi.ResourceOptions
-) -> pulumi.Output[str] | None:
-    """etcd's and Vault's snapshot schedules; the passphrase that decrypts them."""
+) -> Snapshots | None:
+    """etcd's and Vault's snapshot schedules, with the passphrase that decrypts them."""
     cfg = d.config
     credential = cloud.object_store.extra_credentials.get(BACKUP_CREDENTIAL)
     if not cfg.backups.enabled or credential is None:
@@ -177,7 +177,7 @@ def build_backups(
                 name="etcd-snapshots",
                 namespace="kube-system",
                 schedule=cfg.backups.schedule,
-                prefix="etcd",
+                prefix="etcd",  # (infra/ops/backups.py PREFIXES)
                 snapshot=etcd_snapshot(pinned("image/etcd")),
             )
         )
@@ -195,7 +195,7 @@ def build_backups(
                 name="vault-snapshots",
                 namespace=vault.namespace_name,
                 schedule=cfg.backups.schedule,
-                prefix="vault",
+                prefix="vault",  # (infra/ops/backups.py PREFIXES)
                 snapshot=snapshot,
                 service_account="vault-snapshot",
                 depends_on=(vault.release,),
@@ -206,7 +206,7 @@ def build_backups(
             f"backups: Vault in {cfg.vault.mode} mode keeps file storage, which has no "
             "snapshots; only vault.mode: ha (raft) is snapshotted (docs/runbooks/backups.md)"
         )
-    snapshots = Snapshots(
+    return Snapshots(
         "backup",
         SnapshotsArgs(
             bucket=Bucket(
@@ -222,7 +222,6 @@ def build_backups(
         ),
         opts=on_cluster,
     )
-    return snapshots.passphrase
 
 
 def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
@@ -358,5 +357,5 @@ def build_platform_layer(d: Deployment, cloud: CloudLayer) -> PlatformLayer:
             depends_on=[certs.release, *certs.issuers.values(), *storage.classes],
             opts=on_cluster,
         )
-    passphrase = build_backups(d, cloud, vault, on_cluster)
-    return PlatformLayer(storage, ingress, certs, vault, phalanx, qserv, passphrase)
+    backups = build_backups(d, cloud, vault, on_cluster)
+    return PlatformLayer(storage, ingress, certs, vault, phalanx, qserv, backups)

@@ -293,6 +293,27 @@ def test_secrets_writes_a_private_static_secrets_file(
     }
 
 
+def test_backups_env_prints_rclone_settings_from_the_outputs_or_says_why_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infra.ops import pulumi_cli
+
+    outputs: dict[str, object] = {
+        "backupStore": {"endpoint": "https://rgw.example.org", "bucket": "ukdac-test-backups"},
+        "backupKeys": {"accessKeyId": "AK", "secretAccessKey": "SK"},
+        "backupPassphrase": "phrase",
+    }
+    monkeypatch.setattr(pulumi_cli, "stack_outputs", lambda stack: outputs)
+    code, out, _ = ukdac(ROOT, "backups", "env", "ukdac-test", "--prefix", "vault")
+    assert code == 0
+    assert "export RCLONE_CONFIG_SAFE_REMOTE=store:ukdac-test-backups/vault\n" in out
+    assert "export RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY=SK\n" in out
+    assert out.endswith('_PASSWORD="$(rclone obscure "$BACKUP_PASSPHRASE")"\n')
+    monkeypatch.setattr(pulumi_cli, "stack_outputs", lambda stack: {})
+    code, out, err = ukdac(ROOT, "backups", "env", "ukdac-dev")
+    assert code == 1 and out == "" and "backups are off" in err and "Traceback" not in err
+
+
 def _synthetic(
     tmp_path: Path, name: str, resources: list[dict[str, object]], outputs: dict[str, object]
 ) -> Path:

@@ -38,6 +38,9 @@ BIN = HOME / "bin"
 STATE = Path(os.environ.get("UKDAC_KUBE_DIR", "/tmp/ukdac-kube"))
 API_PORT = 16443
 ETCD_CLIENT, ETCD_PEER = 12379, 12380
+ETCD_URL = f"https://127.0.0.1:{ETCD_CLIENT}"
+ETCD_NAME = "local"
+ETCD_PEER_URL = f"http://127.0.0.1:{ETCD_PEER}"
 SERVICE_CIDR = "10.96.0.0/12"
 PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
@@ -74,29 +77,47 @@ def _run(*command: str, cwd: Path = STATE) -> None:
     subprocess.run(command, cwd=cwd, check=True, capture_output=True)
 
 
-def _certificates() -> None:
-    """A CA, the API server's serving certificate, an admin client and the SA key pair."""
-    pki = STATE / "pki"
-    if (pki / "admin.crt").is_file():
-        return
-    pki.mkdir(parents=True, exist_ok=True)
+def _issue(folder: Path, name: str, subject: str, extension: str | None = None) -> None:
+    """A key and a certificate signed by the folder's ca.crt (`extension`: a SAN line)."""
+    _run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+         "-out", f"{name}.csr", "-subj", subject, cwd=folder)  # fmt: skip
+    options: list[str] = []
+    if extension is not None:
+        (folder / f"{name}.cnf").write_text(extension + "\n")
+        options = ["-extfile", f"{name}.cnf"]
+    _run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "30", "-out", f"{name}.crt", *options, cwd=folder)  # fmt: skip
+
+
+def _authority(folder: Path, subject: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-         "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=ukdac-local-ca", cwd=pki)  # fmt: skip
-    (pki / "san.cnf").write_text(
-        "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
-        "DNS:kubernetes.default,DNS:kubernetes.default.svc\n"
-    )
-    for name, subject, extension in (
-        ("apiserver", "/CN=kube-apiserver", ["-extfile", "san.cnf"]),
-        ("admin", "/O=system:masters/CN=kubernetes-admin", []),
-    ):
-        _run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
-             "-out", f"{name}.csr", "-subj", subject, cwd=pki)  # fmt: skip
-        _run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt",
-             "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-out", f"{name}.crt",
-             *extension, cwd=pki)  # fmt: skip
+         "-keyout", "ca.key", "-out", "ca.crt", "-subj", subject, cwd=folder)  # fmt: skip
+
+
+def _certificates() -> None:
+    """As kubeadm lays them out: a cluster CA with the API server's serving certificate, an
+    admin client and the SA key pair; etcd's own CA (pki/etcd) with its serving certificate,
+    the API server's client and the health-check client the etcd snapshot job uses."""
+    pki = STATE / "pki"
+    if (pki / "etcd" / "healthcheck-client.crt").is_file():
+        return
+    shutil.rmtree(pki, ignore_errors=True)
+    _authority(pki, "/CN=ukdac-local-ca")
+    _issue(pki, "apiserver", "/CN=kube-apiserver",
+           "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
+           "DNS:kubernetes.default,DNS:kubernetes.default.svc")  # fmt: skip
+    _issue(pki, "admin", "/O=system:masters/CN=kubernetes-admin")
     _run("openssl", "genrsa", "-out", "sa.key", "2048", cwd=pki)
     _run("openssl", "rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
+    etcd = pki / "etcd"
+    _authority(etcd, "/CN=etcd-ca")
+    _issue(etcd, "server", "/CN=local", "subjectAltName=IP:127.0.0.1,DNS:localhost")
+    _issue(etcd, "healthcheck-client", "/CN=kube-etcd-healthcheck-client")
+    # Signed by etcd's CA, kept beside the API server's other files (kubeadm's layout).
+    _issue(etcd, "apiserver-etcd-client", "/CN=kube-apiserver-etcd-client")
+    for suffix in ("crt", "key"):
+        (etcd / f"apiserver-etcd-client.{suffix}").rename(pki / f"apiserver-etcd-client.{suffix}")
 
 
 def kubeconfig_path() -> Path:
@@ -182,6 +203,21 @@ def _kubectl_ready(timeout: float) -> None:
     raise ControlPlaneError(f"the API server did not become ready: see {STATE / 'log'}")
 
 
+def etcd_flags(data_dir: Path) -> list[str]:
+    """etcd as kubeadm runs it (TLS with client certificates on the client port), one
+    member named ETCD_NAME whose data is in `data_dir`."""
+    etcd = STATE / "pki" / "etcd"
+    return [
+        f"--data-dir={data_dir}", f"--name={ETCD_NAME}",
+        f"--listen-client-urls={ETCD_URL}", f"--advertise-client-urls={ETCD_URL}",
+        f"--cert-file={etcd / 'server.crt'}", f"--key-file={etcd / 'server.key'}",
+        f"--trusted-ca-file={etcd / 'ca.crt'}", "--client-cert-auth=true",
+        f"--listen-peer-urls={ETCD_PEER_URL}", f"--initial-advertise-peer-urls={ETCD_PEER_URL}",
+        f"--initial-cluster={ETCD_NAME}={ETCD_PEER_URL}",
+        f"--quota-backend-bytes={2 * 1024**3}",
+    ]  # fmt: skip
+
+
 def up(d: Deployment | None = None, fresh: bool = False) -> Path:
     """Start whatever is not running; write the admin kubeconfig; add the stack's nodes.
     `fresh`: stop it first and start from an empty etcd (a test session's cluster)."""
@@ -201,15 +237,12 @@ def up(d: Deployment | None = None, fresh: bool = False) -> Path:
         yaml.safe_dump(pod_security_admission(POD_SECURITY_ENFORCE, tuple(POD_SECURITY_EXEMPT)))
     )
     if not _running("etcd"):
-        _start("etcd", "--data-dir", str(STATE / "etcd"), "--name", "local",
-               "--listen-client-urls", f"http://127.0.0.1:{ETCD_CLIENT}",
-               "--advertise-client-urls", f"http://127.0.0.1:{ETCD_CLIENT}",
-               "--listen-peer-urls", f"http://127.0.0.1:{ETCD_PEER}",
-               "--initial-advertise-peer-urls", f"http://127.0.0.1:{ETCD_PEER}",
-               "--initial-cluster", f"local=http://127.0.0.1:{ETCD_PEER}",
-               "--quota-backend-bytes", str(2 * 1024**3))  # fmt: skip
+        _start("etcd", *etcd_flags(STATE / "etcd"))
     if not _running("kube-apiserver"):
-        _start("kube-apiserver", f"--etcd-servers=http://127.0.0.1:{ETCD_CLIENT}",
+        _start("kube-apiserver", f"--etcd-servers={ETCD_URL}",
+               f"--etcd-cafile={pki / 'etcd' / 'ca.crt'}",
+               f"--etcd-certfile={pki / 'apiserver-etcd-client.crt'}",
+               f"--etcd-keyfile={pki / 'apiserver-etcd-client.key'}",
                "--bind-address=127.0.0.1", f"--secure-port={API_PORT}",
                "--advertise-address=127.0.0.1",
                f"--tls-cert-file={pki / 'apiserver.crt'}",

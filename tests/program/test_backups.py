@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components.kubernetes.vault import server_names
+from infra.ops.backups import PREFIXES, rclone_environment
 from infra.plan.model import Plan, PlannedResource, is_secret
 from tests.support.stacks import STACKS, config, planned
 
@@ -96,3 +97,23 @@ def test_what_is_not_snapshotted_is_said(stack: str = "ukdac-test") -> None:
     magnum = planned("ukdac-prod", "magnum")
     assert set(_jobs(magnum)) == {"vault-snapshots"}
     assert any("Magnum runs etcd on its masters" in w for w in magnum.warnings)
+
+
+@pytest.mark.parametrize("stack", ["ukdac-test", "ukdac-prod"])
+def test_the_outputs_set_rclone_up_exactly_as_each_job_is(stack: str) -> None:
+    """A restore starts without the cluster: `ukdac backups env` rebuilds the jobs'
+    environment from the stack's outputs, secrets included."""
+    plan = planned(stack, show_secrets=True)
+    assert is_secret(planned(stack).outputs["backupKeys"])
+    for job in _jobs(plan).values():
+        (upload,) = _pod(job)["containers"]
+        (secret,) = [r for r in plan.resources if r.name == f"{job.name}-upload"]
+        stored = secret.inputs["stringData"]
+        environment = {
+            e["name"]: e["value"] if "value" in e else stored[e["valueFrom"]["secretKeyRef"]["key"]]
+            for e in upload["env"]
+            if e["name"] not in ("HOME", "RCLONE_CACHE_DIR")  # the pod's own folders
+        }
+        prefix = environment["RCLONE_CONFIG_SAFE_REMOTE"].rsplit("/", 1)[1]
+        assert prefix in PREFIXES
+        assert rclone_environment(stack, plan.outputs, prefix) == environment
