@@ -34,8 +34,8 @@ def path(api_version: str, kind: str, name: str, namespace: str | None) -> str:
     return f"{base}{scope}/{plural}/{name}"
 
 
-def helm_releases() -> dict[str, str]:
-    """Every Helm release's latest revision status, by namespace/name."""
+def helm_revisions() -> dict[str, tuple[int, str]]:
+    """Every Helm release's latest revision and its status, by namespace/name."""
     listing = kubectl_json("GET", "/api/v1/secrets?labelSelector=owner%3Dhelm")
     assert isinstance(listing, dict)
     latest: dict[str, tuple[int, str]] = {}
@@ -45,7 +45,12 @@ def helm_releases() -> dict[str, str]:
         version = int(labels["version"])
         if key not in latest or latest[key][0] < version:
             latest[key] = (version, labels["status"])
-    return {key: status for key, (_, status) in latest.items()}
+    return latest
+
+
+def helm_releases() -> dict[str, str]:
+    """Every Helm release's latest revision status, by namespace/name."""
+    return {key: status for key, (_, status) in helm_revisions().items()}
 
 
 def _differences(planned: Any, stored: Any, at: str) -> Iterator[str]:
