@@ -98,10 +98,11 @@ kube-down: $(STAMP)
 
 # The whole program under the real engine: the cloud layer on the test cloud, the platform
 # layer on the local control plane (tests/kube), then both stopped.
-test-kube: $(STAMP) kube cloud-up
-	status=0; OSBOX_DIR=$(CLOUD_DIR) OS_CLIENT_CONFIG_FILE=$(CLOUD_DIR)/etc/openstack/clouds.yaml \
+test-kube: $(STAMP) kube rclone-tool cloud-up
+	status=0; rclone=$$(tools/rclone.sh) || status=$$?; \
+	[ $$status -ne 0 ] || OSBOX_DIR=$(CLOUD_DIR) OS_CLIENT_CONFIG_FILE=$(CLOUD_DIR)/etc/openstack/clouds.yaml \
 	UKDAC_UPSTREAM_DIR=$(UPSTREAM) UKDAC_REQUIRE_CLOUD=1 UKDAC_REQUIRE_ENGINE=1 UKDAC_REQUIRE_KUBE=1 \
-	$(BIN)/pytest -q -m kube tests/kube || status=$$?; \
+	UKDAC_RCLONE=$$rclone $(BIN)/pytest -q -m kube tests/kube || status=$$?; \
 	OSBOX_DIR=$(CLOUD_DIR) tests/cloud/down.sh; exit $$status
 
 # The real engine (built by `make engine`) against the test cloud: tests/engine, then stop it.

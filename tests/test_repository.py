@@ -10,7 +10,6 @@ import yaml
 
 from infra.plan.render import COMMENT_MARKER
 from infra.stack.reference import render
-from infra.versions import pinned
 from tests.support.stacks import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -94,18 +93,3 @@ def test_real_previews_get_each_stacks_secrets_from_its_own_environment() -> Non
     assert job["permissions"] == {"contents": "read"}
     assert "ukdac-prod" in job["strategy"]["matrix"]["stack"]
 
-
-@pytest.mark.parametrize(
-    ("variable", "image"),
-    [("ETCD_TOOLS_VERSION", "image/etcd"), ("RCLONE_VERSION", "image/rclone")],
-)
-def test_the_restore_tools_are_built_at_the_pinned_images_versions(
-    variable: str, image: str
-) -> None:
-    """The kube tier runs the backup and the restore with the tools the images carry."""
-    script = (ROOT / "tools" / "kube.sh").read_text()
-    built = re.search(rf"^{variable}=v(\S+)", script, re.MULTILINE)
-    assert built is not None, f"tools/kube.sh sets no {variable}"
-    tag = pinned(image).split("@")[0].rsplit(":", 1)[1]
-    # registry.k8s.io/etcd tags carry a build suffix (3.6.5-0): the release is before it.
-    assert built.group(1) == tag.split("-")[0]

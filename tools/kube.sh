@@ -9,8 +9,9 @@
 #   etcd                         a tiny main around go.etcd.io/etcd/server/v3's etcdmain
 #   kwok                         sigs.k8s.io/kwok: nodes and pods without kubelets, and its
 #                                stage files (the module's kustomize/stage/)
-#   etcdctl, etcdutl, rclone     what the backup CronJob and the restore runbook run, at the
-#                                versions of the images ukdac pins (image/etcd, image/rclone)
+#   etcdctl, etcdutl             what the etcd snapshot job and the restore runbook run, at
+#                                the version of the image ukdac pins (image/etcd); rclone,
+#                                the uploader, is tools/rclone.sh's (shared with the cloud tier)
 #
 # Built slowest first (the provider, then the API server), outside the repository, each with a
 # stamp of what it was built from: a second run rebuilds nothing. Binaries go to
@@ -18,23 +19,23 @@
 #
 #   UKDAC_ENGINE_HOME  where `make engine` keeps the CLI and the Go caches (shared with it)
 #   UKDAC_KUBE_HOME    binaries and stage files (default ~/.cache/ukdac/kube)
-#   KUBE_PARTS         "all" (default) or some of: provider apiserver rclone kwok
-#                      controller-manager etcd etcdctl etcdutl scheduler
+#   KUBE_PARTS         "all" (default) or some of: provider apiserver kwok controller-manager
+#                      etcd etcdctl etcdutl scheduler
 set -euo pipefail
 
 KUBERNETES_VERSION=v1.35.4   # the control plane (k8s.io/kubernetes; staging modules v0.35.4)
 ETCD_VERSION=v3.6.17         # go.etcd.io/etcd/server/v3
 KWOK_VERSION=v0.8.0          # sigs.k8s.io/kwok
-# The snapshot and restore tools, at the versions of the images the program runs them from
-# (infra/versions.py; tests/test_repository.py holds them equal).
-ETCD_TOOLS_VERSION=v3.6.5    # image/etcd registry.k8s.io/etcd:3.6.5-0: etcdctl, etcdutl
-RCLONE_VERSION=v1.75.1       # image/rclone rclone/rclone:1.75.1
 # github.com/pulumi/pulumi-kubernetes/provider/v4: the newest the module proxy serves
 PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199
 PULUMI_VERSION=v3.274.1      # the CLI `make engine` built (it installs the provider)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 pin() { sed -n "s/^$1==//p" "$root/constraints.txt"; }
+# etcdctl and etcdutl at the release of the image the snapshot job runs them from (its tag
+# 3.6.5-0 is release 3.6.5, build 0).
+ETCD_TOOLS_VERSION=v$(sed -n 's|.*"registry\.k8s\.io/etcd:\([0-9][0-9.]*\)-[0-9]*".*|\1|p' "$root/infra/versions.py")
+[ "$ETCD_TOOLS_VERSION" != v ] || { echo "kube: no image/etcd pin in infra/versions.py" >&2; exit 1; }
 PROVIDER_VERSION=$(pin pulumi_kubernetes)
 engine_home=${UKDAC_ENGINE_HOME:-$HOME/.cache/ukdac/engine}
 home=${UKDAC_KUBE_HOME:-$HOME/.cache/ukdac/kube}
@@ -44,7 +45,7 @@ export GOMODCACHE=$engine_home/go/mod GOCACHE=$engine_home/go/build GOFLAGS=-mod
 export GOTOOLCHAIN=local GOPROXY=${GOPROXY:-https://proxy.golang.org} PULUMI_SKIP_UPDATE_CHECK=true
 parts=${KUBE_PARTS:-all}
 [ "$parts" = all ] &&
-  parts="provider apiserver rclone kwok controller-manager etcd etcdctl etcdutl scheduler"
+  parts="provider apiserver kwok controller-manager etcd etcdctl etcdutl scheduler"
 mkdir -p "$bin" "$src" "$GOMODCACHE" "$GOCACHE"
 
 wanted() { [[ " $parts " == *" $1 "* ]]; }
@@ -140,15 +141,6 @@ build_etcd_tool() {  # etcdctl or etcdutl: their modules' own main packages
     echo "$want" >"$stamp"
 }
 
-build_rclone() {
-  local stamp=$bin/.rclone.source want="github.com/rclone/rclone@$RCLONE_VERSION"
-  current "$stamp" "$want" && [ -x "$bin/rclone" ] && return 0
-  # A release build: no "-DEV" after its version.
-  GOBIN=$bin go install -trimpath \
-    -ldflags "-s -w -X github.com/rclone/rclone/fs.VersionSuffix=" "$want" &&
-    echo "$want" >"$stamp"
-}
-
 build_kwok() {
   local stamp=$bin/.kwok.source want="sigs.k8s.io/kwok@$KWOK_VERSION"
   current "$stamp" "$want" && [ -x "$bin/kwok" ] && [ -d "$home/stage" ] && return 0
@@ -170,7 +162,6 @@ build_kwok() {
 # Slowest first, so a cold machine spends its time where it must.
 wanted provider && step pulumi-resource-kubernetes build_provider
 wanted apiserver && step kube-apiserver build_kubernetes kube-apiserver
-wanted rclone && step rclone build_rclone
 wanted kwok && step kwok build_kwok
 wanted controller-manager && step kube-controller-manager build_kubernetes kube-controller-manager
 wanted etcd && step etcd build_etcd

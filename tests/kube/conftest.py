@@ -91,6 +91,15 @@ def _cilium_crds() -> None:
 
 
 @pytest.fixture(scope="session")
+def rclone() -> Path:
+    """The uploader at its pinned version (tools/rclone.sh, as for the cloud tier)."""
+    value = os.environ.get("UKDAC_RCLONE")
+    if not value or not Path(value).is_file():
+        _unavailable("UKDAC_RCLONE is unset: `make test-kube` builds rclone with tools/rclone.sh")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> MirrorConfig:
     """A chart mirror of the pinned versions from the snapshots, and a file mirror with
     Qserv's operator manifest. argo-cd 10.1.1 stands in for the pinned 10.2.2 (its version

@@ -269,7 +269,11 @@ def up(d: Deployment | None = None, fresh: bool = False) -> Path:
                f"--root-ca-file={pki / 'ca.crt'}",
                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
                f"--cluster-signing-key-file={pki / 'ca.key'}",
-               "--use-service-account-credentials=true", "--leader-elect=false")  # fmt: skip
+               "--use-service-account-credentials=true", "--leader-elect=false",
+               # kwok's node heartbeats run beside the engine and the build on a busy
+               # machine: a late one must not mark every node, and so every pod, NotReady
+               # (kwok makes a pod Ready once; a pod marked NotReady stays so).
+               "--node-monitor-grace-period=10m")  # fmt: skip
     if not _running("kube-scheduler"):
         _start("kube-scheduler", f"--kubeconfig={config}", "--secure-port=0",
                f"--authentication-kubeconfig={config}", f"--authorization-kubeconfig={config}",

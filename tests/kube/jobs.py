@@ -5,8 +5,9 @@ is done here from what the API server stores: each container's command and envir
 (secretKeyRef values read from the stored Secret), init containers first, every volume a
 folder on this host: an emptyDir a new one, a hostPath the folder the caller maps it to.
 In-pod paths in commands and values are rewritten to those folders; a command's absolute
-program path becomes the binary of that name `make kube` built, and `rewrites` says what
-else differs on this host (the local etcd's port).
+program path becomes the binary of that name in `tools` (the folders of what `make kube` and
+tools/rclone.sh built, also first on the PATH), and `rewrites` says what else differs on
+this host (the local etcd's port).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.kube.control_plane import BIN, kubectl_json
+from tests.kube.control_plane import kubectl_json
 
 
 def _value(namespace: str, variable: Mapping[str, Any]) -> str:
@@ -30,9 +31,12 @@ def _value(namespace: str, variable: Mapping[str, Any]) -> str:
     return base64.b64decode(secret["data"][reference["key"]]).decode()
 
 
-def _program(path: str) -> str:
-    local = BIN / Path(path).name
-    return str(local) if path.startswith("/") and local.is_file() else path
+def _program(path: str, tools: Sequence[Path]) -> str:
+    if path.startswith("/"):
+        for folder in tools:
+            if (folder / Path(path).name).is_file():
+                return str(folder / Path(path).name)
+    return path
 
 
 def run_cron_job(
@@ -41,6 +45,7 @@ def run_cron_job(
     work: Path,
     host_paths: Mapping[str, Path],
     rewrites: Mapping[str, str],
+    tools: Sequence[Path],
 ) -> list[subprocess.CompletedProcess[str]]:
     """Run the CronJob's pod once (like `kubectl create job --from cronjob/NAME`); each
     container must succeed. `host_paths`: hostPath path -> folder here."""
@@ -66,11 +71,11 @@ def run_cron_job(
             return text
 
         command = [here(part) for part in container["command"]]
-        command[0] = _program(container["command"][0])
+        command[0] = _program(container["command"][0], tools)
         environment = {v["name"]: here(_value(namespace, v)) for v in container.get("env", [])}
         result = subprocess.run(
             command,
-            env={"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **environment},
+            env={"PATH": os.pathsep.join([*map(str, tools), os.environ["PATH"]]), **environment},
             capture_output=True,
             text=True,
             check=False,

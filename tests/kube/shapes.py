@@ -3,19 +3,27 @@ local control plane, brought up and torn down with the checks every shape shares
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from infra.plan.model import Plan
 from infra.stack.model import MirrorConfig
+from infra.versions import pinned
 from tests.cloud.conftest import sandbox_stack
 from tests.kube import control_plane
 from tests.kube.objects import dump, helm_releases, namespaces, stored_differences
 from tests.support.engine import (
+    ROOT,
     Engine,
     deployment_of,
     offline,
     policy_flags,
+    project_file,
 )
 
 # Tests take `cluster` before `make_engine`: the control plane is then stopped after the
@@ -113,3 +121,31 @@ def remove_containers(conn: Any, names: set[str]) -> None:
             for item in conn.object_store.objects(container.name):
                 conn.object_store.delete_object(item, container=container.name)
             conn.object_store.delete_container(container.name)
+
+
+def with_pin(engine: Engine, where: Path, pin: str, version: str) -> Engine:
+    """The engine running the program as a pull request changing one pin in
+    infra/versions.py has it: `infra`, `components` and `policies` copied to `where`, the
+    pin edited there, and that copy first on PYTHONPATH (before the installed one) for the
+    program and the policy pack alike."""
+    for package in ("infra", "components", "policies"):
+        shutil.copytree(ROOT / package, where / package, ignore=shutil.ignore_patterns("*.pyc"))
+    versions = where / "infra" / "versions.py"
+    text = versions.read_text()
+    current = f'"{pin}": Pin("{pinned(pin)}"'
+    assert text.count(current) == 1, f"{pin} is not pinned as {current} in infra/versions.py"
+    versions.write_text(text.replace(current, f'"{pin}": Pin("{version}"'))
+    (engine.project / "Pulumi.yaml").write_text(project_file(main=where / "infra" / "program"))
+    return dataclasses.replace(engine, env={**engine.env, "PYTHONPATH": str(where)})
+
+
+def mirror_chart_version(mirror: MirrorConfig, name: str, version: str) -> None:
+    """Another version of a mirrored chart: the pinned one's files under its new version."""
+    assert mirror.charts is not None
+    source = Path(mirror.charts) / f"{name}-{pinned(f'chart/{name}')}"
+    target = Path(mirror.charts) / f"{name}-{version}"
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    chart_file = target / "Chart.yaml"
+    chart = yaml.safe_load(chart_file.read_text())
+    chart["version"] = version
+    chart_file.write_text(yaml.safe_dump(chart))

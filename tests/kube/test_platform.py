@@ -13,22 +13,26 @@ from typing import Any
 import yaml
 
 from infra.plan.diff import diff_plans
+from infra.plan.model import Plan
 from infra.stack.model import MirrorConfig
-from tests.kube.objects import stored_differences
+from infra.versions import pinned
+from tests.kube.objects import helm_revisions, stored_differences
 from tests.kube.shapes import (
     MakeEngine,
     deploy,
     destroy_and_check,
+    mirror_chart_version,
     releases,
     remove_containers,
     shape,
     up_and_check,
+    with_pin,
 )
 from tests.support.engine import inventory, left_behind, offline, offline_operations, write_stack
 
 
 def test_a_dev_stack_up_upgraded_and_destroyed(
-    cluster: Path, make_engine: MakeEngine, mirror: MirrorConfig, demo: Any
+    cluster: Path, make_engine: MakeEngine, mirror: MirrorConfig, demo: Any, tmp_path: Path
 ) -> None:
     stack = "kube-dev"
     before = inventory(demo)
@@ -46,9 +50,32 @@ def test_a_dev_stack_up_upgraded_and_destroyed(
     assert operations.get(vault) == "update", operations
     assert "replace" not in operations.values(), operations
     plan = up_and_check(engine, stack)
+    assert helm_revisions()[_named(plan, "vault")] == (2, "deployed")
 
-    destroy_and_check(engine, stack, plan)
+    # A chart version bump, as a pull request changing its pin makes it: cert-manager's
+    # release is upgraded in place to the new chart (the engine's own preview says update).
+    old = pinned("chart/cert-manager")
+    major, minor, patch = old.removeprefix("v").split(".")
+    new = f"v{major}.{minor}.{int(patch) + 1}"
+    mirror_chart_version(mirror, "cert-manager", new)
+    bumped = with_pin(engine, tmp_path / "bumped", "chart/cert-manager", new)
+    release = next(r.urn for r in releases(plan) if r.inputs["name"] == "cert-manager")
+    previewed = bumped.preview(stack).operations
+    assert previewed[release] == "update", previewed
+    assert "replace" not in previewed.values(), previewed
+    up_and_check(bumped, stack)
+    assert helm_revisions()[_named(plan, "cert-manager")] == (2, "deployed")
+    (stored,) = [r for r in bumped.export(stack) if r["urn"] == release]
+    assert stored["outputs"]["version"] == new
+
+    destroy_and_check(bumped, stack, plan)
     assert left_behind(before, inventory(demo)) == {}
+
+
+def _named(plan: Plan, name: str) -> str:
+    """namespace/name of the planned release `name`."""
+    (release,) = [r for r in releases(plan) if r.inputs["name"] == name]
+    return f"{release.inputs['namespace']}/{name}"
 
 
 def test_a_prod_stack_protects_its_stateful_objects(

@@ -45,7 +45,7 @@ from tests.support.engine import (
 CRYPT_MAGIC = b"RCLONE\x00\x00"  # the header of every file rclone's crypt remote writes
 
 
-def _rclone(engine: Engine, stack: str, *commands: str) -> str:
+def _rclone(engine: Engine, stack: str, rclone: Path, *commands: str) -> str:
     """rclone as the runbook sets it up: `eval "$(ukdac backups env STACK)"` in the
     project's folder, logged in to its state backend; then `commands`."""
     script = "\n".join(
@@ -57,7 +57,7 @@ def _rclone(engine: Engine, stack: str, *commands: str) -> str:
         ]
     )
     environment = engine.environment()
-    environment["PATH"] = f"{control_plane.BIN}{os.pathsep}{environment['PATH']}"
+    environment["PATH"] = f"{rclone.parent}{os.pathsep}{environment['PATH']}"
     result = subprocess.run(
         ["sh", "-c", script],
         cwd=engine.project,
@@ -84,6 +84,7 @@ def test_a_test_stack_restored_from_its_etcd_snapshot(
     mirror: MirrorConfig,
     demo: Any,
     admin: Any,
+    rclone: Path,
     tmp_path: Path,
 ) -> None:
     stack = "kube-test"
@@ -91,6 +92,7 @@ def test_a_test_stack_restored_from_its_etcd_snapshot(
     remove_containers(demo, {bucket})  # what an interrupted run of this test retained
     before = inventory(demo)
     document = shape("kubetest", "test", "10.44.0.0/24", mirror)
+    document["config"]["ukdac:cluster"]["endpoint"] = "floating-ip"  # no Octavia here
     rgw = urlsplit(admin.object_store.get_endpoint())  # RGW serves S3 on Swift's port
     document["config"]["ukdac:buckets"] = {"s3Endpoint": f"{rgw.scheme}://{rgw.netloc}"}
     engine, plan = deploy(make_engine, stack, document)
@@ -103,6 +105,7 @@ def test_a_test_stack_restored_from_its_etcd_snapshot(
         tmp_path / "job",
         host_paths={"/etc/kubernetes/pki/etcd": control_plane.STATE / "pki" / "etcd"},
         rewrites={"https://127.0.0.1:2379": control_plane.ETCD_URL},
+        tools=[control_plane.BIN, rclone.parent],
     )
     (stored,) = [o.name for o in demo.object_store.objects(bucket)]
     assert stored.startswith("etcd/") and stored.endswith("-etcd.db.bin"), stored
@@ -129,10 +132,10 @@ def test_a_test_stack_restored_from_its_etcd_snapshot(
     # 1. Fetch and decrypt the snapshot (rclone from the stack's outputs); check it.
     restore = tmp_path / "restore"
     restore.mkdir()
-    listing = _rclone(engine, stack, "rclone lsl safe:").split()
+    listing = _rclone(engine, stack, rclone, "rclone lsl safe:").split()
     name = listing[-1]
     assert name == stored.removeprefix("etcd/").removesuffix(".bin"), listing
-    _rclone(engine, stack, f"rclone copyto safe:{name} {restore / 'etcd.db'}")
+    _rclone(engine, stack, rclone, f"rclone copyto safe:{name} {restore / 'etcd.db'}")
     status = json.loads(_etcdutl("snapshot", "status", str(restore / "etcd.db"), "-w", "json"))
     assert status["totalKey"] > 0, status
     # 2. The control plane's etcd and API server are stopped (above).
