@@ -92,4 +92,3 @@ def test_real_previews_get_each_stacks_secrets_from_its_own_environment() -> Non
     assert job["environment"] == "preview-${{ matrix.stack }}"
     assert job["permissions"] == {"contents": "read"}
     assert "ukdac-prod" in job["strategy"]["matrix"]["stack"]
-
