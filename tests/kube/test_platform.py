@@ -61,7 +61,7 @@ def test_a_dev_stack_up_upgraded_and_destroyed(
     bumped = with_pin(engine, tmp_path / "bumped", "chart/cert-manager", new)
     release = next(r.urn for r in releases(plan) if r.inputs["name"] == "cert-manager")
     previewed = bumped.preview(stack).operations
-    assert previewed[release] == "update", previewed
+    assert previewed.get(release) == "update", previewed
     assert "replace" not in previewed.values(), previewed
     up_and_check(bumped, stack)
     assert helm_revisions()[_named(plan, "cert-manager")] == (2, "deployed")
