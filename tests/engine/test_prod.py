@@ -21,6 +21,7 @@ from tests.support.engine import (
     left_behind,
     offline,
     policy_flags,
+    remove_containers,
     write_stack,
 )
 
@@ -148,7 +149,4 @@ def test_prod_refuses_a_replace_until_an_allowance_lets_exactly_that_one_through
     # Prod's buckets are retained on delete: destroy leaves them, and only them.
     retained = {"eng-prod-backups", "eng-prod-tap-results"}
     assert left_behind(before, inventory(demo)) == {"containers": retained}
-    for name in retained:  # what the teardown runbook has an operator do, deliberately
-        for item in demo.object_store.objects(name):
-            demo.object_store.delete_object(item, container=name)
-        demo.object_store.delete_container(name)
+    remove_containers(demo, retained)  # what the teardown runbook has an operator do

@@ -46,7 +46,7 @@ def run_cron_job(
     host_paths: Mapping[str, Path],
     rewrites: Mapping[str, str],
     tools: Sequence[Path],
-) -> list[subprocess.CompletedProcess[str]]:
+) -> None:
     """Run the CronJob's pod once (like `kubectl create job --from cronjob/NAME`); each
     container must succeed. `host_paths`: hostPath path -> folder here."""
     job = kubectl_json("GET", f"/apis/batch/v1/namespaces/{namespace}/cronjobs/{name}")
@@ -59,7 +59,6 @@ def run_cron_job(
             volumes[volume["name"]].mkdir(parents=True)
         elif "hostPath" in volume:
             volumes[volume["name"]] = host_paths[volume["hostPath"]["path"]]
-    ran = []
     for container in [*pod.get("initContainers", []), *pod["containers"]]:
         mapping = dict(rewrites)
         for mount in container.get("volumeMounts", []):
@@ -85,5 +84,3 @@ def run_cron_job(
             f"{name}: container {container['name']} exited {result.returncode}\n"
             f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         )
-        ran.append(result)
-    return ran

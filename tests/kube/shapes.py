@@ -115,14 +115,6 @@ def destroy_and_check(engine: Engine, stack: str, plan: Plan) -> None:
         )
 
 
-def remove_containers(conn: Any, names: set[str]) -> None:
-    for container in list(conn.object_store.containers()):
-        if container.name in names:
-            for item in conn.object_store.objects(container.name):
-                conn.object_store.delete_object(item, container=container.name)
-            conn.object_store.delete_container(container.name)
-
-
 def with_pin(engine: Engine, where: Path, pin: str, version: str) -> Engine:
     """The engine running the program as a pull request changing one pin in
     infra/versions.py has it: `infra`, `components` and `policies` copied to `where`, the

@@ -23,12 +23,18 @@ from tests.kube.shapes import (
     destroy_and_check,
     mirror_chart_version,
     releases,
-    remove_containers,
     shape,
     up_and_check,
     with_pin,
 )
-from tests.support.engine import inventory, left_behind, offline, offline_operations, write_stack
+from tests.support.engine import (
+    inventory,
+    left_behind,
+    offline,
+    offline_operations,
+    remove_containers,
+    write_stack,
+)
 
 
 def test_a_dev_stack_up_upgraded_and_destroyed(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,37 +30,29 @@ from tests.kube.shapes import (
     deploy,
     destroy_and_check,
     releases,
-    remove_containers,
     shape,
     up_and_check,
 )
 from tests.support.engine import (
-    ROOT,
     Engine,
     deployment_of,
     inventory,
     left_behind,
+    remove_containers,
+    ukdac,
     write_stack,
 )
 
 CRYPT_MAGIC = b"RCLONE\x00\x00"  # the header of every file rclone's crypt remote writes
 
 
-def _rclone(engine: Engine, stack: str, rclone: Path, *commands: str) -> str:
-    """rclone as the runbook sets it up: `eval "$(ukdac backups env STACK)"` in the
-    project's folder, logged in to its state backend; then `commands`."""
-    script = "\n".join(
-        [
-            "set -eu",
-            f'eval "$({ROOT / ".venv" / "bin" / "python"} -m infra.cli backups env {stack} '
-            '--prefix etcd)"',
-            *commands,
-        ]
-    )
+def _rclone(engine: Engine, exports: str, rclone: Path, *commands: str) -> str:
+    """rclone as the runbook sets it up: `eval "$(ukdac backups env STACK)"` (its output,
+    `exports`, evaluated), then `commands`."""
     environment = engine.environment()
     environment["PATH"] = f"{rclone.parent}{os.pathsep}{environment['PATH']}"
     result = subprocess.run(
-        ["sh", "-c", script],
+        ["sh", "-c", "\n".join(["set -eu", f"eval {shlex.quote(exports)}", *commands])],
         cwd=engine.project,
         env=environment,
         capture_output=True,
@@ -132,10 +125,11 @@ def test_a_test_stack_restored_from_its_etcd_snapshot(
     # 1. Fetch and decrypt the snapshot (rclone from the stack's outputs); check it.
     restore = tmp_path / "restore"
     restore.mkdir()
-    listing = _rclone(engine, stack, rclone, "rclone lsl safe:").split()
+    exports = ukdac(engine, "backups", "env", stack, "--prefix", "etcd").stdout
+    listing = _rclone(engine, exports, rclone, "rclone lsl safe:").split()
     name = listing[-1]
     assert name == stored.removeprefix("etcd/").removesuffix(".bin"), listing
-    _rclone(engine, stack, rclone, f"rclone copyto safe:{name} {restore / 'etcd.db'}")
+    _rclone(engine, exports, rclone, f"rclone copyto safe:{name} {restore / 'etcd.db'}")
     status = json.loads(_etcdutl("snapshot", "status", str(restore / "etcd.db"), "-w", "json"))
     assert status["totalKey"] > 0, status
     # 2. The control plane's etcd and API server are stopped (above).

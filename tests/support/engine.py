@@ -338,6 +338,15 @@ def first_up(engine: Engine, stack: str) -> Plan:
     return plan
 
 
+def remove_containers(conn: Any, names: set[str]) -> None:
+    """Empty and delete the named containers of the project (those retained on delete)."""
+    for container in list(conn.object_store.containers()):
+        if container.name in names:
+            for item in conn.object_store.objects(container.name):
+                conn.object_store.delete_object(item, container=container.name)
+            conn.object_store.delete_container(container.name)
+
+
 def left_behind(before: dict[str, set[str]], after: dict[str, set[str]]) -> dict[str, set[str]]:
     """What a stack's life added to the project, by kind (only kinds with something)."""
     return {kind: after[kind] - before[kind] for kind in after if after[kind] - before[kind]}
