@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+
+from components.kubernetes.builtin_objects import HELM_RELEASE, BuiltinObject
 
 
 @dataclass(frozen=True)
@@ -34,25 +35,24 @@ def release(
     protect: bool = False,
     timeout_seconds: int = 900,
     handed_over: bool = False,
-) -> k8s.helm.v3.Release:
+) -> BuiltinObject:
     """A Helm release that waits for its resources and rolls back a failed upgrade.
 
     `handed_over`: installed once, then owned by something else (an Argo CD Application):
     later changes to its chart or values are not applied, and removing it from the program
     leaves it installed.
     """
-    return k8s.helm.v3.Release(
+    return BuiltinObject(
         name,
+        HELM_RELEASE,
         name=name,
         chart=chart.chart,
         version=chart.version,
-        repository_opts=(
-            k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository) if chart.repository else None
-        ),
+        repositoryOpts={"repo": chart.repository} if chart.repository else None,
         namespace=namespace,
-        create_namespace=True,
+        createNamespace=True,
         atomic=True,
-        cleanup_on_fail=True,
+        cleanupOnFail=True,
         timeout=timeout_seconds,
         values=values,
         opts=pulumi.ResourceOptions(

@@ -15,7 +15,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes.builtin_objects import NAMESPACE, BuiltinObject
+from components.kubernetes.builtin_objects import (
+    NAMESPACE,
+    YAML_CONFIG_FILE,
+    BuiltinObject,
+    RemoteComponent,
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,9 @@ class Qserv(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ukdac:kubernetes:Qserv", name, None, opts)
-        self.operator = k8s.yaml.v2.ConfigFile(
+        self.operator = RemoteComponent(
             f"{name}-operator",
+            YAML_CONFIG_FILE,
             file=args.operator_manifest,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
