@@ -287,7 +287,12 @@ Secret = Annotated[
 
 
 class Section(BaseModel):
-    """Base of every config section: camelCase keys, unknown keys rejected, immutable."""
+    """Base of every config section: camelCase keys, unknown keys rejected, immutable.
+
+    Validators are built when a model first validates, not when this module is imported:
+    a command validates a few sections (each section's validator carries its nested models),
+    not every model on its own as well.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -295,6 +300,7 @@ class Section(BaseModel):
         validate_by_name=False,
         extra="forbid",
         frozen=True,
+        defer_build=True,
     )
 
 
