@@ -1,5 +1,5 @@
 """`python -m infra`: the ukdac command line."""
 
-from infra.cli.app import app
+from infra.cli.entrypoint import run
 
-app()
+run()

@@ -1,5 +1,5 @@
 """`python -m infra.cli` (how `ukdac diff --base-ref` runs another revision's planner)."""
 
-from infra.cli.app import app
+from infra.cli.entrypoint import run
 
-app()
+run()

@@ -34,3 +34,24 @@ def test_a_config_check_runs_without_the_sdks() -> None:
         "assert result.exit_code == 0, result.output\n"
     )
     assert not _modules_after(code) & {"pulumi", "openstack", "pulumi_openstack"}
+
+
+def _collector_after(code: str) -> bool:
+    script = f"import gc, sys\n{code}\nprint(gc.isenabled())"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_a_command_runs_without_the_cyclic_collector() -> None:
+    code = (
+        "sys.argv = ['ukdac', 'config', 'check', '--all']\n"
+        "from infra.cli.entrypoint import run\n"
+        "try:\n    run()\nexcept SystemExit as exit:\n    assert not exit.code\n"
+    )
+    assert not _collector_after(code)
+
+
+def test_a_process_that_imports_the_cli_keeps_its_collector() -> None:
+    assert _collector_after("import infra.cli.app")
