@@ -350,3 +350,27 @@ def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
         # The SDK's own functions, not the plan's stand-ins.
         assert runtime_resource._get_stack_trace.__module__ == "pulumi.runtime.resource"
         assert rpc.contains_unknowns.__module__ == "pulumi.runtime.rpc"
+
+
+def test_monitor_calls_run_on_the_plans_thread_and_the_loop_is_left_as_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    from infra.plan.engine import RecordingMonitor
+
+    threads: set[threading.Thread] = set()
+    original = RecordingMonitor.RegisterResource
+
+    def spy(self: RecordingMonitor, request: object) -> object:
+        threads.add(threading.current_thread())
+        return original(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", spy)
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+    before = loop._default_executor
+    run_callable(small_program)
+    assert threads == {threading.current_thread()}
+    assert loop._default_executor is before
