@@ -554,7 +554,10 @@ ceph_up() {   # runs in the background, overlapping the db migrations
     wait_for ceph-mon 60 timeout 10 ceph --connect-timeout 5 -s || return 1
     if [ ! -e "$CB/osd/ceph-0/whoami" ]; then
         ou=$($PY -c 'import uuid; print(uuid.uuid4())')
-        ceph osd new "$ou" >/dev/null
+        # A new mon answers `ceph -s` a moment before it takes commands (seen on a first
+        # boot: "Error EPERM: problem getting command descriptions from mon"); `osd new` with
+        # one uuid is idempotent, so it is retried.
+        wait_for "ceph osd new" 30 ceph osd new "$ou" || return 1
         ceph-osd -i 0 --mkfs --osd-uuid "$ou" >"$B/log/ceph-osd-mkfs.log" 2>&1
     fi
     # with auth=none the OSD occasionally sends its first mon command before it has
