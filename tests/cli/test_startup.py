@@ -13,12 +13,18 @@ from tests.support.stacks import ROOT
 LAZY = ("openstack", "keystoneauth1", "pulumi", "infra.plan.engine", "infra.ops.phalanx_checkout")
 
 
-def _modules_after(code: str) -> set[str]:
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+def _last_line(script: str) -> str:
+    """The last line `script` prints, run in a fresh interpreter from the repository."""
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    return set(json.loads(result.stdout))
+    return result.stdout.strip().splitlines()[-1]
+
+
+def _modules_after(code: str) -> set[str]:
+    return set(
+        json.loads(_last_line(f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"))
+    )
 
 
 def test_the_cli_starts_without_the_services_its_commands_import() -> None:
@@ -37,11 +43,7 @@ def test_a_config_check_runs_without_the_sdks() -> None:
 
 
 def _collector_after(code: str) -> bool:
-    script = f"import gc, sys\n{code}\nprint(gc.isenabled())"
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip().splitlines()[-1] == "True"
+    return _last_line(f"import gc, sys\n{code}\nprint(gc.isenabled())") == "True"
 
 
 def test_a_command_runs_without_the_cyclic_collector() -> None:
