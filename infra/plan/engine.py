@@ -9,8 +9,6 @@ lists in `additionalSecretOutputs` as secret, and refuses invokes the fakes cann
 
 from __future__ import annotations
 
-import concurrent.futures
-import gc
 import hashlib
 import json
 import logging
@@ -33,6 +31,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from infra.errors import UkdacError
 from infra.plan import fakes
 from infra.plan.ids import fake_id
+from infra.plan.lean_sdk import lean_runtime
 from infra.plan.model import (
     UNKNOWN,
     ConfigEntry,
@@ -337,92 +336,6 @@ class _Warnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _contains_unknowns(val: Any) -> bool:
-    """The SDK's `contains_unknowns`, without a recursive closure.
-
-    The SDK's own defines its walker as a closure that refers to itself (a reference cycle) on
-    every call, and every Output calls it: a third of the objects a plan leaves for the
-    cyclic collector. Same answer, for the same values.
-    """
-    pending, seen = [val], set()
-    while pending:
-        item = pending.pop()
-        if isinstance(item, Unknown):
-            return True
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
-
-
-@contextmanager
-def _lean_sdk() -> Iterator[None]:
-    """Two of the SDK's costs a plan does not need, switched off while the mock runtime runs.
-
-    The SDK walks the Python stack at every registration to report source positions; a plan
-    records none, and that walk is a quarter of a plan's time. Its `contains_unknowns` makes
-    garbage (above). Both are restored afterwards.
-    """
-    from pulumi.runtime import resource as runtime_resource
-    from pulumi.runtime.proto import source_pb2
-
-    saved = runtime_resource._get_stack_trace, rpc.contains_unknowns
-    runtime_resource._get_stack_trace = source_pb2.StackTrace
-    rpc.contains_unknowns = _contains_unknowns
-    try:
-        yield
-    finally:
-        runtime_resource._get_stack_trace, rpc.contains_unknowns = saved
-
-
-class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
-    """Runs what it is given at once, on the calling thread, and hands back its outcome."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # the caller awaits the future, which raises it
-            future.set_exception(exc)
-        return future
-
-
-@contextmanager
-def _inline_monitor_calls() -> Iterator[None]:
-    """The SDK sends every monitor call to the event loop's thread pool, as it would a gRPC
-    call; the recording monitor answers synchronously, without an event loop of its own, so
-    a plan runs each call on the loop's thread instead. Measured: a third of a warm prod plan
-    was the loop waiting on the pool's threads. The loop's pool is put back afterwards."""
-    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]
-    previous = loop._default_executor
-    loop.set_default_executor(_InlineExecutor(max_workers=1))
-    try:
-        yield
-    finally:
-        loop._default_executor = previous
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a plan runs.
-
-    A plan allocates many short-lived futures; the collector's full passes over a growing heap
-    made plan time grow faster than the node count (measured: 200-node plan 2.2 s -> 1.3 s).
-    Memory is bounded by the plan and collected afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 @contextmanager
 def _clean_environment() -> Iterator[None]:
     """Config must come from the stack file only, not from a PULUMI_CONFIG in the shell."""
@@ -465,7 +378,7 @@ def run_callable(
     warnings = _Warnings()
     logger.handlers = [warnings]
 
-    with _RUNTIME_LOCK, _clean_environment(), _lean_sdk(), _inline_monitor_calls(), _no_gc():
+    with _RUNTIME_LOCK, _clean_environment(), lean_runtime():
         settings.ROOT.set(None)
         set_all_config(dict(config or {}), list(secret_keys))
         pulumi_mocks.set_mocks(

@@ -15,7 +15,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.plan.engine import PlanError, _contains_unknowns, _response_object, run_callable
+from infra.plan.engine import PlanError, _response_object, run_callable
 from infra.plan.model import Plan, is_secret
 
 
@@ -309,47 +309,6 @@ def test_state_the_fast_path_cannot_send_goes_through_the_sdk() -> None:
     wire = _response_object({"name": "n", "code": asset})
     assert rpc.deserialize_properties(wire)["code"].text == "#!/bin/sh\n"
     assert wire["name"] == "n"
-
-
-def _cyclic() -> list[object]:
-    loop: list[object] = ["a"]
-    loop.append(loop)
-    return loop
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "text",
-        Unknown(),
-        {"a": [1, {"b": Unknown()}]},
-        {"a": [1, {"b": 2}], "c": None},
-        [[[Unknown()]]],
-        (Unknown(),),  # the SDK does not look inside tuples
-        {"deep": {"deeper": {"deepest": [Unknown(), 1]}}},
-        _cyclic(),
-    ],
-)
-def test_contains_unknowns_answers_as_the_sdk_does(value: object) -> None:
-    assert rpc.contains_unknowns.__module__ == "pulumi.runtime.rpc"  # the SDK's own
-    assert _contains_unknowns(value) is rpc.contains_unknowns(value)
-
-
-def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
-    import gc
-
-    from pulumi.runtime import resource as runtime_resource
-
-    for enabled in (True, False):
-        (gc.enable if enabled else gc.disable)()
-        try:
-            run_callable(small_program)
-            assert gc.isenabled() is enabled
-        finally:
-            gc.enable()
-        # The SDK's own functions, not the plan's stand-ins.
-        assert runtime_resource._get_stack_trace.__module__ == "pulumi.runtime.resource"
-        assert rpc.contains_unknowns.__module__ == "pulumi.runtime.rpc"
 
 
 def test_monitor_calls_run_on_the_plans_thread_and_the_loop_is_left_as_found(

@@ -1,0 +1,211 @@
+"""Each stand-in for an SDK function answers as the SDK's own does, and a plan puts them back."""
+
+from __future__ import annotations
+
+import enum
+import gc
+from typing import Any
+
+import pulumi
+import pulumi_openstack as openstack
+import pytest
+from pulumi import _types
+from pulumi.output import Output, Unknown, _OutputData
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from infra.plan import lean_sdk
+from infra.plan.engine import run_callable
+
+
+def _cyclic() -> list[object]:
+    loop: list[object] = ["a"]
+    loop.append(loop)
+    return loop
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "text",
+        None,
+        3,
+        b"bytes",
+        Unknown(),
+        {"a": [1, {"b": Unknown()}]},
+        {"a": [1, {"b": 2}], "c": None},
+        [[[Unknown()]]],
+        (Unknown(),),  # the SDK does not look inside tuples
+        {"deep": {"deeper": {"deepest": [Unknown(), 1]}}},
+        _cyclic(),
+    ],
+)
+def test_contains_unknowns_answers_as_the_sdk_does(value: object) -> None:
+    assert rpc.contains_unknowns.__module__ == "pulumi.runtime.rpc"  # the SDK's own
+    assert lean_sdk.contains_unknowns(value) is rpc.contains_unknowns(value)
+
+
+class _Resource:
+    """Stands for a resource: `transfer_properties` only sets attributes on it."""
+
+
+RESOLUTIONS: list[tuple[Any, bool, bool, set[Any] | None]] = [
+    ("value", True, False, None),
+    ({"nested": ["a", 1]}, True, True, set()),
+    (None, False, False, None),  # unknown in a preview
+    ({"later": Unknown()}, True, False, None),  # known, but holding an unknown
+    ("s3cr3t", True, True, {"dependency"}),
+]
+
+
+def _outputs(transfer: Any) -> dict[str, Any]:
+    """Outputs of a resource whose properties are resolved as RESOLUTIONS say, via `transfer`."""
+    _ensure_event_loop()  # type: ignore[no-untyped-call]
+    resource = _Resource()
+    names = [f"p{index}" for index in range(len(RESOLUTIONS))]
+    resolvers = transfer(resource, dict.fromkeys([*names, "urn", "id"]), True)
+    assert sorted(resolvers) == names  # urn and id are the SDK's to resolve
+    for name, (value, known, secret, deps) in zip(names, RESOLUTIONS, strict=True):
+        resolvers[name](value, known, secret, deps, None)
+    resolved = {}
+    for name in names:
+        data = _sync_await(resource.__dict__[name]._data)
+        resolved[name] = (
+            data.value,
+            data.is_known,
+            data.is_secret,
+            {r if r is not resource else "self" for r in data.resources},
+        )
+    return resolved
+
+
+def test_transfer_properties_resolves_outputs_as_the_sdk_does() -> None:
+    lean = _outputs(lean_sdk.transfer_properties)
+    assert lean == _outputs(rpc.transfer_properties)
+    assert lean["p3"][1] is False  # the SDK's own rule: an unknown inside is not known
+    assert lean["p4"][3] == {"self", "dependency"}
+
+
+def test_transfer_properties_tracks_outputs_until_resolved_and_keeps_failures() -> None:
+    _ensure_event_loop()  # type: ignore[no-untyped-call]
+    SETTINGS.outputs.clear()
+    resource = _Resource()
+    resolvers = lean_sdk.transfer_properties(resource, {"ok": None, "bad": None}, True)
+    ok, bad = resource.__dict__["ok"]._data, resource.__dict__["bad"]._data
+    assert {ok, bad} <= SETTINGS.outputs  # the program's end waits for both
+    resolvers["ok"]("v", True, False, None, None)
+    resolvers["bad"](None, False, False, None, RuntimeError("registration failed"))
+    assert ok not in SETTINGS.outputs
+    assert bad in SETTINGS.outputs  # left for the program's end, which raises it
+    with pytest.raises(RuntimeError, match="registration failed"):
+        _sync_await(bad)
+    SETTINGS.outputs.clear()
+
+
+def _declared_types() -> list[type]:
+    """Every declared input and output type of a server and a port, as the SDK reads them."""
+    found: list[type] = []
+    for cls in (openstack.compute.Instance, openstack.networking.Port):
+        found.extend(_types.resource_types(cls).values())
+    for args in (openstack.compute.InstanceNetworkArgs, openstack.networking.PortFixedIpArgs):
+        found.extend(_types.input_type_types(args).values())
+    return found
+
+
+@pytest.mark.parametrize("unwrap", [_types.unwrap_type, _types.unwrap_optional_type])
+def test_unwrapping_is_computed_once_per_type_with_the_sdks_answer(unwrap: Any) -> None:
+    calls: list[type] = []
+
+    def counted(val: type) -> type:
+        calls.append(val)
+        answer: type = unwrap(val)
+        return answer
+
+    cached = lean_sdk._by_identity(counted)
+    declared = _declared_types()
+    assert len(declared) > 40
+    for _ in range(2):
+        for typ in declared:
+            assert cached(typ) == unwrap(typ)
+    assert len(calls) == len({id(typ) for typ in declared})
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+def _serialized(serialize: Any, value: Any, **options: Any) -> tuple[Any, list[Any]]:
+    deps: list[Any] = []
+    result = _sync_await(serialize(value, deps, "key", **options))
+    return result, deps
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "text",
+        "",
+        0,
+        -1.5,
+        True,
+        None,
+        Colour.RED,  # a str subclass: the SDK's path, not the plain one
+        ["a", 1, None],
+        {"a": {"b": [True, 2.0]}},
+        ("tuple", 1),
+    ],
+)
+def test_serialize_property_answers_as_the_sdk_does(value: Any) -> None:
+    _ensure_event_loop()  # type: ignore[no-untyped-call]
+    lean = lean_sdk._plain_first(rpc.serialize_property)
+    assert _serialized(lean, value) == _serialized(rpc.serialize_property, value)
+    as_protobuf = _serialized(lean, value, return_protobuf_value=True)
+    assert as_protobuf == _serialized(rpc.serialize_property, value, return_protobuf_value=True)
+
+
+def test_serialize_property_hands_outputs_to_the_sdk() -> None:
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+    lean = lean_sdk._plain_first(rpc.serialize_property)
+    data = loop.create_future()
+    data.set_result(
+        _OutputData(resources={"dependency"}, value="v", is_known=True, is_secret=False)
+    )
+    output: Output[str] = Output._from_data(data)
+    assert _serialized(lean, output) == _serialized(rpc.serialize_property, output)
+    assert _serialized(lean, output) == ("v", ["dependency"])
+
+
+def _program() -> None:
+    network = openstack.networking.Network("net", name="n")
+    openstack.networking.Subnet("subnet", network_id=network.id, cidr="10.0.0.0/24")
+    pulumi.export("id", network.id)
+
+
+def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
+    from pulumi.runtime import resource as runtime_resource
+
+    sdk = (
+        runtime_resource._get_stack_trace,
+        rpc.contains_unknowns,
+        rpc.transfer_properties,
+        rpc.serialize_property,
+        _types.unwrap_type,
+        _types.unwrap_optional_type,
+    )
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            run_callable(_program)
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+        assert (
+            runtime_resource._get_stack_trace,
+            rpc.contains_unknowns,
+            rpc.transfer_properties,
+            rpc.serialize_property,
+            _types.unwrap_type,
+            _types.unwrap_optional_type,
+        ) == sdk
+    assert all(function.__module__.startswith("pulumi.") for function in sdk)
