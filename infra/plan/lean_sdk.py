@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pulumi._utils import ContextProperty
 from pulumi.output import Output, Unknown, _OutputData
-from pulumi.runtime import rpc
+from pulumi.runtime import rpc, settings
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _ensure_event_loop
 
@@ -102,6 +103,18 @@ def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, rpc.Res
 _PLAIN = frozenset({str, int, float, bool})
 
 
+def _context_property_get(self: ContextProperty, obj: Any, owner: Any) -> Any:
+    """`ContextProperty.__get__` reading its context variable once instead of twice.
+
+    Every read of a runtime setting (dry run? the monitor? the outputs being tracked?) goes
+    through it, a few hundred per resource.
+    """
+    if obj is None:
+        return self
+    value = self.fget()  # type: ignore[no-untyped-call]
+    return self if isinstance(value, dict) else value
+
+
 def _plain_first(serialize: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """The SDK's `serialize_property`, answering plain scalars itself.
 
@@ -139,6 +152,40 @@ def _plain_first(serialize: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
     return serialize_property
 
 
+def _known(value: Any) -> Output[Any]:
+    """An Output of a plain value, as `Output.all(...).apply(...)` of plain values gives."""
+    data: asyncio.Future[_OutputData[Any]] = asyncio.Future()
+    data.set_result(_OutputData(resources=set(), value=value, is_known=True, is_secret=False))
+    return Output._from_data(data)
+
+
+def _urn_first(create_urn: Callable[..., Output[str]]) -> Callable[..., Output[str]]:
+    """The SDK's `create_urn`, answering plain names itself.
+
+    The SDK computes every resource's URN as a chain of Outputs (`all`, then `apply`) even
+    though, at registration, the name, type and parent URN are plain strings and the monitor
+    gives the URN anyway. The same string is produced directly here; anything else goes to the
+    SDK's own.
+    """
+
+    def urn(
+        name: Any, type_: Any, parent: Any = None, project: Any = None, stack: Any = None
+    ) -> Output[str]:
+        if type(name) is not str or type(type_) is not str:
+            return create_urn(name, type_, parent, project, stack)
+        if parent is None:
+            stack = settings.get_stack() if stack is None else stack
+            project = settings.get_project() if project is None else project
+            prefix = "urn:pulumi:" + stack + "::" + project + "::"
+        elif type(parent) is str:
+            prefix = parent[0 : parent.rfind("::")] + "$"
+        else:
+            return create_urn(name, type_, parent, project, stack)
+        return _known(prefix + type_ + "::" + name)
+
+    return urn
+
+
 def _by_identity(unwrap: Callable[[type], type]) -> Callable[[type], type]:
     """`unwrap` answered once per type object.
 
@@ -172,38 +219,33 @@ class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 
 @contextmanager
 def _sdk_functions() -> Iterator[None]:
-    """The SDK walks the Python stack at every registration to report source positions; a
-    plan records none, and that walk was a quarter of a plan's time. `contains_unknowns` and
-    `transfer_properties` are replaced by the equivalents above."""
+    """The SDK functions above in place of the SDK's own, which are put back afterwards.
+
+    The walk of the Python stack the SDK makes at every registration, to report source
+    positions a plan does not record (a quarter of a plan's time once), is skipped.
+    """
     from pulumi import _types
     from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime.proto import source_pb2
 
-    saved = (
-        runtime_resource._get_stack_trace,
-        rpc.contains_unknowns,
-        rpc.transfer_properties,
-        _types.unwrap_type,
-        _types.unwrap_optional_type,
-        rpc.serialize_property,
-    )
-    runtime_resource._get_stack_trace = source_pb2.StackTrace
-    rpc.contains_unknowns = contains_unknowns
-    rpc.transfer_properties = transfer_properties
-    _types.unwrap_type = _by_identity(saved[3])  # type: ignore[assignment]
-    _types.unwrap_optional_type = _by_identity(saved[4])  # type: ignore[assignment]
-    rpc.serialize_property = _plain_first(saved[5])  # type: ignore[assignment]
+    replacements: list[tuple[object, str, object]] = [
+        (runtime_resource, "_get_stack_trace", source_pb2.StackTrace),
+        (rpc, "contains_unknowns", contains_unknowns),
+        (rpc, "transfer_properties", transfer_properties),
+        (rpc, "serialize_property", _plain_first(rpc.serialize_property)),
+        (runtime_resource, "create_urn", _urn_first(runtime_resource.create_urn)),
+        (_types, "unwrap_type", _by_identity(_types.unwrap_type)),
+        (_types, "unwrap_optional_type", _by_identity(_types.unwrap_optional_type)),
+        (ContextProperty, "__get__", _context_property_get),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in replacements]
+    for owner, name, replacement in replacements:
+        setattr(owner, name, replacement)
     try:
         yield
     finally:
-        (
-            runtime_resource._get_stack_trace,
-            rpc.contains_unknowns,
-            rpc.transfer_properties,
-            _types.unwrap_type,
-            _types.unwrap_optional_type,
-            rpc.serialize_property,
-        ) = saved
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_openstack as openstack
 import pytest
 from pulumi import _types
+from pulumi._utils import ContextProperty
 from pulumi.output import Output, Unknown, _OutputData
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import SETTINGS
@@ -176,6 +177,60 @@ def test_serialize_property_hands_outputs_to_the_sdk() -> None:
     assert _serialized(lean, output) == ("v", ["dependency"])
 
 
+def _data(output: Output[Any]) -> tuple[Any, bool, bool, set[Any]]:
+    data = _sync_await(output._data)
+    return data.value, data.is_known, data.is_secret, data.resources
+
+
+@pytest.mark.parametrize(
+    ("name", "parent", "plain"),
+    [
+        ("net", None, True),
+        ("net", "urn:pulumi:dev::ukdac::ukdac:openstack:Network::cluster", True),
+        ("net", "urn:pulumi:dev::ukdac::a$b::child", True),
+        ("net", "no-separator", True),
+        ("net", Output.from_input("urn:pulumi:dev::ukdac::t::p"), False),  # to the SDK
+        (Output.from_input("net"), None, False),
+    ],
+)
+def test_urns_are_the_sdks(name: Any, parent: Any, plain: bool) -> None:
+    from pulumi.runtime import resource as runtime_resource
+
+    _ensure_event_loop()  # type: ignore[no-untyped-call]
+    calls: list[object] = []
+
+    def sdk(*args: Any) -> Output[str]:
+        calls.append(args)
+        return runtime_resource.create_urn(*args)
+
+    lean = lean_sdk._urn_first(sdk)
+    args = (name, "openstack:networking/network:Network", parent, "ukdac", "dev")
+    assert _data(lean(*args)) == _data(runtime_resource.create_urn(*args))
+    assert bool(calls) is not plain
+
+
+class _Holder:
+    plain = ContextProperty(name="ukdac-test-plain", default="default")
+    mapping = ContextProperty(name="ukdac-test-mapping", default=None)
+
+
+def test_settings_are_read_as_the_sdk_reads_them() -> None:
+    holder = _Holder()
+    sdk = ContextProperty.__get__
+    for name in ("plain", "mapping"):
+        descriptor = _Holder.__dict__[name]
+        assert lean_sdk._context_property_get(descriptor, None, _Holder) is descriptor
+        assert lean_sdk._context_property_get(descriptor, holder, _Holder) == sdk(
+            descriptor, holder, _Holder
+        )
+    holder.mapping = {"a": 1}  # a dict-valued property answers with itself, as the SDK's
+    descriptor = _Holder.__dict__["mapping"]
+    assert lean_sdk._context_property_get(descriptor, holder, _Holder) is descriptor
+    assert sdk(descriptor, holder, _Holder) is descriptor
+    holder.plain = "set"
+    assert lean_sdk._context_property_get(_Holder.__dict__["plain"], holder, _Holder) == "set"
+
+
 def _program() -> None:
     network = openstack.networking.Network("net", name="n")
     openstack.networking.Subnet("subnet", network_id=network.id, cidr="10.0.0.0/24")
@@ -185,14 +240,19 @@ def _program() -> None:
 def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
     from pulumi.runtime import resource as runtime_resource
 
-    sdk = (
-        runtime_resource._get_stack_trace,
-        rpc.contains_unknowns,
-        rpc.transfer_properties,
-        rpc.serialize_property,
-        _types.unwrap_type,
-        _types.unwrap_optional_type,
-    )
+    def functions() -> tuple[Any, ...]:
+        return (
+            runtime_resource._get_stack_trace,
+            runtime_resource.create_urn,
+            rpc.contains_unknowns,
+            rpc.transfer_properties,
+            rpc.serialize_property,
+            _types.unwrap_type,
+            _types.unwrap_optional_type,
+            ContextProperty.__get__,
+        )
+
+    sdk = functions()
     for enabled in (True, False):
         (gc.enable if enabled else gc.disable)()
         try:
@@ -200,12 +260,5 @@ def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
-        assert (
-            runtime_resource._get_stack_trace,
-            rpc.contains_unknowns,
-            rpc.transfer_properties,
-            rpc.serialize_property,
-            _types.unwrap_type,
-            _types.unwrap_optional_type,
-        ) == sdk
+        assert functions() == sdk
     assert all(function.__module__.startswith("pulumi.") for function in sdk)
