@@ -9,6 +9,7 @@ lists in `additionalSecretOutputs` as secret, and refuses invokes the fakes cann
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -19,8 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
-from pulumi.output import Unknown
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
@@ -41,6 +41,7 @@ from infra.plan.model import (
     join_path,
 )
 from infra.plan.redact import redact
+from infra.plan.wire import NotPlain, deserialized, from_struct, to_struct
 from infra.stack.files import Project, StackFile, load_stack_file
 from infra.stack.validation import effective_config, validate_stack_file
 
@@ -65,8 +66,17 @@ def _number(value: Any) -> Any:
 
 
 def _digest(value: Any) -> str:
+    if isinstance(value, str):
+        return _text_digest(value)
     text = json.dumps(value, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+@functools.lru_cache(maxsize=256)
+def _text_digest(text: str) -> str:
+    """A secret string's digest, once per text: every node of a group carries the same user
+    data (kilobytes), and its digest was a tenth of what recording a node cost."""
+    return hashlib.sha256(json.dumps(text).encode()).hexdigest()[:8]
 
 
 def render_value(value: Any, show_secrets: bool) -> Any:
@@ -103,46 +113,6 @@ def secret_text(value: Any, path: str = "", secret: bool = False) -> dict[str, l
         for index, item in enumerate(value):
             found.update(secret_text(item, join_path(path, index), secret))
     return found
-
-
-def _struct(message: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json_format.MessageToDict(message)
-    return data
-
-
-class _NotPlain(Exception):
-    """A state value (an asset, a resource reference) that only the SDK's serializer handles."""
-
-
-def _plain_wire(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Unknown):
-        return rpc.UNKNOWN
-    if isinstance(value, dict):
-        return {key: _plain_wire(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_wire(item) for item in value]
-    raise _NotPlain
-
-
-def _response_object(state: Mapping[str, Any]) -> struct_pb2.Struct:
-    """`state` as the SDK's `serialize_properties` would send it, without an event loop.
-
-    The state is plain data (deserialized inputs and the fakes' outputs), so serializing it
-    needs nothing asynchronous: this is the same Struct, minus a per-thread event loop and
-    the SDK's Output machinery, a fifth of a large plan's time. Anything else (an asset, a
-    resource reference) goes through the SDK's serializer as before.
-    """
-    struct = struct_pb2.Struct()
-    try:
-        for key, value in state.items():
-            if value is not None:  # a property that serializes to nothing is left out
-                struct[key] = _plain_wire(value)
-    except _NotPlain:
-        serialized: struct_pb2.Struct = _sync_await(rpc.serialize_properties(dict(state), {}))
-        return serialized
-    return struct
 
 
 def _provider_urn(reference: str) -> str | None:
@@ -190,7 +160,7 @@ def _options(request: Any) -> dict[str, Any]:
             package: _provider_urn(ref) for package, ref in sorted(request.providers.items())
         }
     if request.aliases:
-        options["aliases"] = [_struct(alias) for alias in request.aliases]
+        options["aliases"] = [json_format.MessageToDict(alias) for alias in request.aliases]
     if request.deletedWith:
         options["deletedWith"] = request.deletedWith
     if request.importId:
@@ -249,7 +219,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == ROOT_STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()  # type: ignore[no-untyped-call]
-        wire = _struct(request.object)
+        wire = from_struct(request.object)
+        try:
+            inputs = deserialized(wire)
+        except NotPlain:
+            inputs = rpc.deserialize_properties(request.object)
         if "__provider" in wire:  # a dynamic provider's pickled code: not plan data
             wire["__provider"] = "[dynamic provider]"
         record = PlannedResource(
@@ -282,7 +256,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
             self.records[urn] = record
 
-        inputs = rpc.deserialize_properties(request.object)
         resource_id = fake_id(urn) if request.custom else ""
         state = {**inputs, **fakes.resource_outputs(request.type, urn, inputs, self._by_id)}
         if request.custom:
@@ -290,7 +263,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         for key in request.additionalSecretOutputs:
             if key in state:
                 state[key] = rpc.wrap_rpc_secret(state[key])
-        obj = _response_object(state)
+        obj = to_struct(state)
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         if request.custom:
             with self._lock:
@@ -307,7 +280,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return super().Invoke(request)  # type: ignore[no-untyped-call]
         invoke = PlannedInvoke(
             token=request.tok,
-            args=render_value(_struct(request.args), self.show_secrets),
+            args=render_value(from_struct(request.args), self.show_secrets),
             provider=_provider_urn(request.provider),
         )
         with self._lock:
@@ -319,11 +292,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider,
         )
         result = self.offline.call(call)
-        return resource_pb2.ResourceInvokeResponse(**{"return": _response_object(result)})
+        return resource_pb2.ResourceInvokeResponse(**{"return": to_struct(result)})
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn.split("::")[2] == ROOT_STACK_TYPE:
-            self.stack_outputs = render_value(_struct(request.outputs), self.show_secrets)
+            self.stack_outputs = render_value(from_struct(request.outputs), self.show_secrets)
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 

@@ -11,11 +11,8 @@ import pulumi_tls as tls
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
-from pulumi.runtime.sync_await import _sync_await
 
-from infra.plan.engine import PlanError, _response_object, run_callable
+from infra.plan.engine import PlanError, run_callable
 from infra.plan.model import Plan, is_secret
 
 
@@ -287,28 +284,6 @@ def test_random_fakes_are_secret_and_deterministic() -> None:
     revealed = run_callable(program, show_secrets=True).outputs["token"]
     assert len(revealed) == 24 and revealed.isalnum()
     assert revealed == run_callable(program, show_secrets=True).outputs["token"]
-
-
-@pytest.mark.parametrize(
-    "state",
-    [
-        {"name": "n", "count": 3, "ratio": 0.5, "on": True, "gone": None},
-        {"tags": ["a", "b"], "pairs": ({"ip": "10.0.0.1"},), "nested": {"x": None, "y": [1, 2]}},
-        {"id": Unknown(), "list": [Unknown(), "known"], "map": {"later": Unknown()}},
-        {"userData": {rpc._special_sig_key: rpc._special_secret_sig, "value": "key: v"}},
-    ],
-)
-def test_the_response_is_what_the_sdk_would_send(state: dict[str, object]) -> None:
-    """The monitor answers without the SDK's async serializer: the Struct must be the same."""
-    expected = _sync_await(rpc.serialize_properties(state, {}))
-    assert _response_object(state) == expected
-
-
-def test_state_the_fast_path_cannot_send_goes_through_the_sdk() -> None:
-    asset = pulumi.StringAsset("#!/bin/sh\n")
-    wire = _response_object({"name": "n", "code": asset})
-    assert rpc.deserialize_properties(wire)["code"].text == "#!/bin/sh\n"
-    assert wire["name"] == "n"
 
 
 def test_monitor_calls_run_on_the_plans_thread_and_the_loop_is_left_as_found(
