@@ -454,7 +454,7 @@ class KubeadmCluster(pulumi.ComponentResource):
                 "control-plane",
                 port,
                 server_group,
-                user_data,
+                _secret(user_data),
                 spec.flavor,
                 protect=args.protect,
             )
@@ -493,9 +493,12 @@ class KubeadmCluster(pulumi.ComponentResource):
         args, layout = self.args, self.layout
         for group in args.node_groups:
             server_group = self._server_group(group.name, group.server_group, "soft-anti-affinity")
-            user_data = pulumi.Output.all(self.token, self.ca_cert_hash).apply(
-                functools.partial(
-                    _join_user_data, args, layout, dict(group.labels), group.taints, None
+            # One secret user data per group, shared by its nodes.
+            user_data = _secret(
+                pulumi.Output.all(self.token, self.ca_cert_hash).apply(
+                    functools.partial(
+                        _join_user_data, args, layout, dict(group.labels), group.taints, None
+                    )
                 )
             )
             for node in group.nodes:
@@ -553,6 +556,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         flavor: str,
         protect: bool = False,
     ) -> openstack.compute.Instance:
+        """A node on its pre-made port; `user_data` comes secret (a group's nodes share it)."""
         args = self.args
         block_devices = None
         if self.image_id is not None:
@@ -576,7 +580,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             key_pair=self.keypair.name,
             config_drive=args.config_drive or None,
             networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
-            user_data=_secret(user_data),
+            user_data=user_data,
             scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(group=server_group.id)],
             metadata={**args.metadata, args.group_metadata_key: group},
             opts=pulumi.ResourceOptions(
