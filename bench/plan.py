@@ -9,11 +9,12 @@ machine lands on both; each row gives the median of RUNS and the median of the r
   PR diff         ukdac diff --base-ref HEAD --markdown, in a clone of this repository whose
                   working tree changes (a) one stack file, (b) the program
 then, in one process, the warm plan of ukdac-dev scaled to 3, 50 and 200 workers, and the
-cold `ukdac plan` of those stacks.
+cold `ukdac plan` of those stacks, with what each added worker costs between those sizes.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import subprocess
 import sys
@@ -119,6 +120,16 @@ def scaling() -> None:
         f"warm plan {high}/{low} workers: {warm[high] / warm[low]:.2f} times the time "
         f"for {sizes[high] / sizes[low]:.2f} times the resources"
     )
+    # Linear means each added worker costs the same, whatever the size; the ratio above also
+    # depends on how a worker's resources compare with the stack's average one.
+    print(f"the {low}-worker plan: {warm[low] / sizes[low] * 1000:.2f} ms per resource")
+    for small, large in itertools.pairwise(SCALE_NODES):
+        added = warm[large] - warm[small]
+        print(
+            f"from {small} to {large} workers: {added / (large - small) * 1000:.2f} ms per "
+            f"added worker, {added / (sizes[large] - sizes[small]) * 1000:.2f} ms per added "
+            "resource"
+        )
 
 
 def main() -> None:
