@@ -82,8 +82,7 @@ def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, rpc.Res
     stops tracking the Output once it is resolved. Here the resolver builds that data, settles
     one future and stops the tracking itself: the same Output, with the same value, knownness,
     secrecy, dependencies or error, tracked until resolved (kept if it fails) as the SDK's
-    own, for a fraction of the event loop's work. Outputs are most of a plan's cost, and a
-    server has thirty-odd of them: this is what keeps it as cheap as its share of a plan.
+    own, for a fraction of the event loop's work (a server has thirty-odd outputs).
     """
     tracked, lock = SETTINGS.outputs, SETTINGS.lock
     resolvers: dict[str, rpc.Resolver] = {}
