@@ -101,19 +101,22 @@ def scaling() -> None:
     from infra.stack.files import load_project
 
     print(f"\n{'workers':>7} {'resources':>9} {'ukdac plan (cold) s':>20} {'plan (warm) s':>14}")
-    warm: dict[int, float] = {}
-    sizes: dict[int, int] = {}
-    for workers in SCALE_NODES:
-        root = _scaled_project(workers)
-        cold = statistics.median(timed([UKDAC, "plan", "ukdac-dev"], root) for _ in range(RUNS))
-        project = load_project(root)
-        plan_stack(project, "ukdac-dev")
-        runs = []
-        for _ in range(RUNS):
+    roots = {workers: _scaled_project(workers) for workers in SCALE_NODES}
+    projects = {workers: load_project(root) for workers, root in roots.items()}
+    sizes = {w: len(plan_stack(project, "ukdac-dev").resources) for w, project in projects.items()}
+    # Round-robin over the sizes, as the rows above alternate with the import: a slow spell
+    # of a shared machine then lands on every size instead of skewing their ratio.
+    cold_runs: dict[int, list[float]] = {workers: [] for workers in SCALE_NODES}
+    warm_runs: dict[int, list[float]] = {workers: [] for workers in SCALE_NODES}
+    for _ in range(RUNS):
+        for workers in SCALE_NODES:
+            cold_runs[workers].append(timed([UKDAC, "plan", "ukdac-dev"], roots[workers]))
             start = time.perf_counter()
-            plan = plan_stack(project, "ukdac-dev")
-            runs.append(time.perf_counter() - start)
-        warm[workers], sizes[workers] = statistics.median(runs), len(plan.resources)
+            plan_stack(projects[workers], "ukdac-dev")
+            warm_runs[workers].append(time.perf_counter() - start)
+    warm = {workers: statistics.median(runs) for workers, runs in warm_runs.items()}
+    for workers in SCALE_NODES:
+        cold = statistics.median(cold_runs[workers])
         print(f"{workers:>7} {sizes[workers]:>9} {cold:>20.3f} {warm[workers]:>14.3f}")
     low, high = SCALE_NODES[0], SCALE_NODES[-1]
     print(

@@ -261,8 +261,12 @@ def _join_user_data(
     )
 
 
-def _node_entry(node: str, ips: list[str]) -> dict[str, str]:
-    return {"name": node, "ip": ips[0] if ips else ""}
+def _nodes(names: list[tuple[str, str]], addresses: list[list[str]]) -> dict[str, Any]:
+    """Each group's nodes, in order, with the first address of each."""
+    nodes: dict[str, list[dict[str, str]]] = {}
+    for (group, node), ips in zip(names, addresses, strict=True):
+        nodes.setdefault(group, []).append({"name": node, "ip": ips[0] if ips else ""})
+    return nodes
 
 
 def _kubeconfig(cluster: str, values: list[Any]) -> str:
@@ -355,16 +359,15 @@ class KubeadmCluster(pulumi.ComponentResource):
                 self.admin_key.private_key_pem,
             ).apply(functools.partial(_kubeconfig, args.cluster_name))
         )
-        self.nodes = pulumi.Output.all(
-            **{
-                group: pulumi.Output.all(
-                    *[
-                        port.all_fixed_ips.apply(functools.partial(_node_entry, node))
-                        for node, port in members
-                    ]
-                )
-                for group, members in self.nodes_by_group.items()
-            }
+        # One Output over every node's addresses: an Output per node would be lifted again,
+        # field by field, by `Output.all` (most of what a node otherwise costs a plan).
+        members = [
+            (group, node, port)
+            for group, nodes in self.nodes_by_group.items()
+            for node, port in nodes
+        ]
+        self.nodes = pulumi.Output.all(*[port.all_fixed_ips for _, _, port in members]).apply(
+            functools.partial(_nodes, [(group, node) for group, node, _ in members])
         )
         self.register_outputs(
             {
