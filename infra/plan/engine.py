@@ -18,6 +18,7 @@ import runpy
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 from google.protobuf import json_format
@@ -200,7 +201,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.invokes: list[PlannedInvoke] = []
         self.errors: list[str] = []
-        self._states: dict[str, dict[str, Any]] = {}  # id -> plain state, for fakes
+        self._states: dict[str, dict[str, Any]] = {}  # id -> state, for fakes
+        self._plain_states: dict[str, Mapping[str, Any]] = {}  # id -> its plain state, read-only
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -270,10 +272,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 self._states[resource_id] = state
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
 
-    def _by_id(self, resource_id: str) -> dict[str, Any]:
-        """The (plain) state of a registered resource by id, for fakes that need a neighbour."""
-        state = self._states.get(resource_id)
-        return dict(fakes.plain(state)) if state is not None else {}
+    def _by_id(self, resource_id: str) -> Mapping[str, Any]:
+        """The (plain) state of a registered resource by id, for fakes that need a neighbour:
+        made once per resource (every node's port asks for the same subnet) and read-only."""
+        plain = self._plain_states.get(resource_id)
+        if plain is None:
+            state = self._states.get(resource_id)
+            if state is None:
+                return {}
+            plain = self._plain_states[resource_id] = MappingProxyType(fakes.plain(state))
+        return plain
 
     def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":  # a resource reference rehydrated

@@ -14,6 +14,7 @@ certificates signed with RFC 6979 signatures), so the program's own computations
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import ipaddress
 import json
@@ -371,8 +372,13 @@ def _random_id(urn: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
 Lookup = Callable[[str], Mapping[str, Any]]
 
 
+@functools.lru_cache(maxsize=64)
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr)  # parsed once per subnet, not once per port
+
+
 def _host_in(cidr: str, seed: bytes, skip: int = 20) -> str:
-    network = ipaddress.ip_network(cidr)
+    network = _network(cidr)
     usable = network.num_addresses - skip - 2
     return str(network.network_address + skip + int.from_bytes(seed[:4], "big") % max(usable, 1))
 

@@ -99,6 +99,34 @@ def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, rpc.Res
     return resolvers
 
 
+def resolve_properties(
+    resolvers: dict[str, rpc.Resolver],
+    all_properties: dict[str, Any],
+    deps: Any,
+    custom: bool,
+    resolve_missing_as_unknown: bool = False,
+) -> None:
+    """The SDK's `resolve_properties`, asking whether this is a preview once per resource.
+
+    The SDK asks it of the runtime settings for every output property of every resource.
+    Each resolver gets the same value, knownness, secrecy and dependencies as from the SDK's.
+    """
+    dry_run = settings.is_dry_run()
+    for key, value in all_properties.items():
+        if key == "urn" or (key == "id" and custom):
+            continue  # the SDK resolves these itself
+        resolve = resolvers.get(key)
+        if resolve is None:
+            continue  # a property only `register_outputs` set: left as the component set it
+        unwrapped = rpc.unwrap_rpc_secret(value)
+        known = unwrapped is not None if dry_run else True
+        resolve(unwrapped, known, rpc.is_rpc_secret(value), deps.get(key), None)
+    missing_known = not dry_run and not resolve_missing_as_unknown
+    for key, resolve in resolvers.items():
+        if key not in all_properties:
+            resolve(None, missing_known, False, deps.get(key), None)
+
+
 _PLAIN = frozenset({str, int, float, bool})
 
 
@@ -231,6 +259,7 @@ def _sdk_functions() -> Iterator[None]:
         (runtime_resource, "_get_stack_trace", source_pb2.StackTrace),
         (rpc, "contains_unknowns", contains_unknowns),
         (rpc, "transfer_properties", transfer_properties),
+        (rpc, "resolve_properties", resolve_properties),
         (rpc, "serialize_property", _plain_first(rpc.serialize_property)),
         (runtime_resource, "create_urn", _urn_first(runtime_resource.create_urn)),
         (_types, "unwrap_type", _by_identity(_types.unwrap_type)),

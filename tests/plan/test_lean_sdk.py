@@ -12,7 +12,7 @@ import pytest
 from pulumi import _types
 from pulumi._utils import ContextProperty
 from pulumi.output import Output, Unknown, _OutputData
-from pulumi.runtime import rpc
+from pulumi.runtime import rpc, settings
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -102,6 +102,42 @@ def test_transfer_properties_tracks_outputs_until_resolved_and_keeps_failures() 
     with pytest.raises(RuntimeError, match="registration failed"):
         _sync_await(bad)
     SETTINGS.outputs.clear()
+
+
+def _resolutions(
+    resolve: Any, dry_run: bool, missing_as_unknown: bool, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[Any, ...]]:
+    """What each resolver is told, for a state with plain, secret, absent and extra values."""
+    monkeypatch.setattr(settings, "is_dry_run", lambda: dry_run)
+    told: list[tuple[Any, ...]] = []
+
+    def resolver(name: str) -> Any:
+        return lambda *args: told.append((name, *args))
+
+    names = ["plain", "secret", "none", "absent", "id", "urn"]
+    resolvers = {name: resolver(name) for name in names}
+    state = {
+        "plain": "v",
+        "secret": rpc.wrap_rpc_secret(["a"]),
+        "none": None,
+        "id": "i-1",
+        "urn": "u",
+        "extra": "only register_outputs set this",
+    }
+    deps = {"plain": {"dep"}, "absent": {"other"}}
+    resolve(resolvers, state, deps, True, missing_as_unknown)
+    return told
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+@pytest.mark.parametrize("missing_as_unknown", [True, False])
+def test_resolvers_are_told_what_the_sdk_tells_them(
+    dry_run: bool, missing_as_unknown: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = _resolutions(lean_sdk.resolve_properties, dry_run, missing_as_unknown, monkeypatch)
+    sdks = _resolutions(rpc.resolve_properties, dry_run, missing_as_unknown, monkeypatch)
+    assert ours == sdks
+    assert {call[0] for call in ours} == {"plain", "secret", "none", "absent"}
 
 
 def _declared_types() -> list[type]:
@@ -246,6 +282,7 @@ def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
             runtime_resource.create_urn,
             rpc.contains_unknowns,
             rpc.transfer_properties,
+            rpc.resolve_properties,
             rpc.serialize_property,
             _types.unwrap_type,
             _types.unwrap_optional_type,
