@@ -261,7 +261,9 @@ def _join_user_data(
     )
 
 
-def _nodes(names: list[tuple[str, str]], addresses: list[list[str]]) -> dict[str, Any]:
+def _nodes(
+    names: list[tuple[str, str]], addresses: list[list[str]]
+) -> dict[str, list[dict[str, str]]]:
     """Each group's nodes, in order, with the first address of each."""
     nodes: dict[str, list[dict[str, str]]] = {}
     for (group, node), ips in zip(names, addresses, strict=True):

@@ -244,9 +244,8 @@ class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
         return future
 
 
-@contextmanager
-def _sdk_functions() -> Iterator[None]:
-    """The SDK functions above in place of the SDK's own, which are put back afterwards.
+def _replacements() -> list[tuple[object, str, object]]:
+    """Where each stand-in goes (owner, attribute) and what it is, made from the SDK's own.
 
     The walk of the Python stack the SDK makes at every registration, to report source
     positions a plan does not record (a quarter of a plan's time once), is skipped.
@@ -255,7 +254,7 @@ def _sdk_functions() -> Iterator[None]:
     from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime.proto import source_pb2
 
-    replacements: list[tuple[object, str, object]] = [
+    return [
         (runtime_resource, "_get_stack_trace", source_pb2.StackTrace),
         (rpc, "contains_unknowns", contains_unknowns),
         (rpc, "transfer_properties", transfer_properties),
@@ -266,6 +265,12 @@ def _sdk_functions() -> Iterator[None]:
         (_types, "unwrap_optional_type", _by_identity(_types.unwrap_optional_type)),
         (ContextProperty, "__get__", _context_property_get),
     ]
+
+
+@contextmanager
+def _sdk_functions() -> Iterator[None]:
+    """The stand-ins in place of the SDK's own functions, which are put back afterwards."""
+    replacements = _replacements()
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in replacements]
     for owner, name, replacement in replacements:
         setattr(owner, name, replacement)

@@ -51,12 +51,13 @@ def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
     return {key: _from_value(value) for key, value in struct.fields.items()}
 
 
-def _hoisted(values: Any, items: list[Any]) -> Any:
+def _hoisted(values: dict[str, Any] | list[Any]) -> Any:
     """A list or dict with a secret inside becomes a secret of its unwrapped self (the SDK's
     rule: secrecy is kept at the level of a whole property)."""
-    if any(rpc.is_rpc_secret(item) for item in items):
-        if isinstance(values, dict):
+    if isinstance(values, dict):
+        if any(rpc.is_rpc_secret(item) for item in values.values()):
             return rpc.wrap_rpc_secret({k: rpc.unwrap_rpc_secret(v) for k, v in values.items()})
+    elif any(rpc.is_rpc_secret(item) for item in values):
         return rpc.wrap_rpc_secret([rpc.unwrap_rpc_secret(v) for v in values])
     return values
 
@@ -65,11 +66,9 @@ def _deserialized(value: Any) -> Any:
     if value == rpc.UNKNOWN:
         return Unknown() if settings.is_dry_run() else None  # type: ignore[no-untyped-call]
     if isinstance(value, list):
-        values = [_deserialized(item) for item in value]
-        return _hoisted(values, values)
+        return _hoisted([_deserialized(item) for item in value])
     if isinstance(value, dict):
-        properties = deserialized(value)
-        return _hoisted(properties, list(properties.values()))
+        return _hoisted(deserialized(value))
     return value
 
 

@@ -47,6 +47,11 @@ def test_contains_unknowns_answers_as_the_sdk_does(value: object) -> None:
     assert lean_sdk.contains_unknowns(value) is rpc.contains_unknowns(value)
 
 
+def _data(output: Output[Any]) -> tuple[Any, bool, bool, set[Any]]:
+    data = _sync_await(output._data)
+    return data.value, data.is_known, data.is_secret, data.resources
+
+
 class _Resource:
     """Stands for a resource: `transfer_properties` only sets attributes on it."""
 
@@ -71,13 +76,8 @@ def _outputs(transfer: Any) -> dict[str, Any]:
         resolvers[name](value, known, secret, deps, None)
     resolved = {}
     for name in names:
-        data = _sync_await(resource.__dict__[name]._data)
-        resolved[name] = (
-            data.value,
-            data.is_known,
-            data.is_secret,
-            {r if r is not resource else "self" for r in data.resources},
-        )
+        *state, resources = _data(resource.__dict__[name])
+        resolved[name] = (*state, {r if r is not resource else "self" for r in resources})
     return resolved
 
 
@@ -213,11 +213,6 @@ def test_serialize_property_hands_outputs_to_the_sdk() -> None:
     assert _serialized(lean, output) == ("v", ["dependency"])
 
 
-def _data(output: Output[Any]) -> tuple[Any, bool, bool, set[Any]]:
-    data = _sync_await(output._data)
-    return data.value, data.is_known, data.is_secret, data.resources
-
-
 @pytest.mark.parametrize(
     ("name", "parent", "plain"),
     [
@@ -274,20 +269,11 @@ def _program() -> None:
 
 
 def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
-    from pulumi.runtime import resource as runtime_resource
+    places = [(owner, name) for owner, name, _ in lean_sdk._replacements()]
+    assert len(places) == 9
 
-    def functions() -> tuple[Any, ...]:
-        return (
-            runtime_resource._get_stack_trace,
-            runtime_resource.create_urn,
-            rpc.contains_unknowns,
-            rpc.transfer_properties,
-            rpc.resolve_properties,
-            rpc.serialize_property,
-            _types.unwrap_type,
-            _types.unwrap_optional_type,
-            ContextProperty.__get__,
-        )
+    def functions() -> list[Any]:
+        return [getattr(owner, name) for owner, name in places]
 
     sdk = functions()
     for enabled in (True, False):
