@@ -9,12 +9,16 @@ machine lands on both; each row gives the median of RUNS and the median of the r
   PR diff         ukdac diff --base-ref HEAD --markdown, in a clone of this repository whose
                   working tree changes (a) one stack file, (b) the program
 then, in one process, the warm plan of ukdac-dev scaled to 3, 50 and 200 workers, and the
-cold `ukdac plan` of those stacks, with what each added worker costs between those sizes.
+cold `ukdac plan` of those stacks, with what each added worker costs between those sizes and
+what the largest plan handles against the smallest (resources, inputs, dependencies, calls).
 """
 
 from __future__ import annotations
 
+import cProfile
+import functools
 import itertools
+import pstats
 import statistics
 import subprocess
 import sys
@@ -22,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "infra" / "program"
@@ -96,6 +101,20 @@ def _scaled_project(workers: int) -> Path:
     return root
 
 
+def _work(plan_once: Callable[[], Any]) -> dict[str, int]:
+    """What one plan handles, counted rather than timed: its resources, their input
+    properties and dependencies (from the plan), and the Python calls made (one profiled run)."""
+    profiler = cProfile.Profile()
+    plan = profiler.runcall(plan_once)
+    stats: dict[Any, tuple[int, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    return {
+        "resources": len(plan.resources),
+        "input properties": sum(len(r.inputs) for r in plan.resources),
+        "dependencies": sum(len(r.dependencies) for r in plan.resources),
+        "Python calls": sum(counts[1] for counts in stats.values()),
+    }
+
+
 def scaling() -> None:
     from infra.plan.engine import plan_stack
     from infra.stack.files import load_project
@@ -133,6 +152,13 @@ def scaling() -> None:
             f"added worker, {added / (sizes[large] - sizes[small]) * 1000:.2f} ms per added "
             "resource"
         )
+    # A worker's server and port carry more inputs, outputs and dependencies than the stack's
+    # average resource: the resource count understates the work the larger plan does.
+    work = {w: _work(functools.partial(plan_stack, projects[w], "ukdac-dev")) for w in (low, high)}
+    print(
+        f"work of the {high}-worker plan against the {low}-worker one: "
+        + ", ".join(f"{key} {work[high][key] / work[low][key]:.2f}x" for key in work[low])
+    )
 
 
 def main() -> None:
