@@ -32,7 +32,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from infra.errors import UkdacError
 from infra.plan import fakes
 from infra.plan.ids import fake_id
-from infra.plan.lean_sdk import lean_runtime
+from infra.plan.lean_sdk import hand_over, lean_runtime
 from infra.plan.model import (
     UNKNOWN,
     ConfigEntry,
@@ -265,7 +265,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         for key in request.additionalSecretOutputs:
             if key in state:
                 state[key] = rpc.wrap_rpc_secret(state[key])
-        obj = to_struct(state)
+        obj = hand_over(state)
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         if request.custom:
             with self._lock:

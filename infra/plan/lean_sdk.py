@@ -12,16 +12,21 @@ import asyncio
 import concurrent.futures
 import functools
 import gc
+import itertools
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from google.protobuf import struct_pb2
+from pulumi import ComponentResource, Resource, _types
 from pulumi._utils import ContextProperty
 from pulumi.output import Output, Unknown, _OutputData
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _ensure_event_loop
+
+from infra.plan.wire import NotPlain, answered, to_struct
 
 _SCALARS = frozenset({str, int, float, bool, bytes})
 
@@ -232,6 +237,166 @@ def _by_identity(unwrap: Callable[[type], type]) -> Callable[[type], type]:
     return cached
 
 
+_DEPENDENCIES = "_direct_computed_dependencies"  # where the SDK records a resource's dependencies
+
+
+def _reaches(start: Any, target: Any) -> bool:
+    """Whether `target` is `start` or among its recorded dependencies, transitively."""
+    seen: set[Any] = set()
+    pending = [start]
+    while pending:
+        item = pending.pop()
+        if item == target:
+            return True
+        if item not in seen:
+            seen.add(item)
+            pending.extend(getattr(item, _DEPENDENCIES, ()))
+    return False
+
+
+def _cycle_checked(
+    add_dependency: Callable[..., Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """The SDK's `_add_dependency`, walking the dependency graph without generators.
+
+    The SDK checks every dependency of every resource for a cycle by walking the dependency's
+    own dependencies through nested generators, and imports two names on every call; a worker
+    has ten dependencies, each with a dozen behind it. The same walk (components expanded to
+    their children, breadth first), the same record of each dependency; anything the SDK would
+    refuse or skip (a value that is not a resource, a cycle) goes to the SDK's own, which
+    raises or skips exactly as it would have.
+    """
+
+    async def checked(deps: dict[str, Any], res: Any, from_resource: Any) -> None:
+        pending, waiting = [res], []
+        for item in pending:  # grows as components are expanded
+            if not isinstance(item, Resource):
+                return await add_dependency(deps, res, from_resource)
+            if from_resource:
+                if _reaches(item, from_resource):
+                    return await add_dependency(deps, res, from_resource)
+                known: set[Any] = getattr(from_resource, _DEPENDENCIES, set())
+                setattr(from_resource, _DEPENDENCIES, known | {item})
+            if isinstance(item, ComponentResource) and not item._remote:
+                pending.extend(item._childResources.copy())
+            else:
+                waiting.append(item)
+        for item in waiting:
+            urn = await item.urn.future()
+            if urn:
+                deps[urn] = item
+        return None
+
+    return checked
+
+
+# The monitor's answers, handed to `resolve_outputs` as they are instead of through a Struct.
+_ANSWER_KEY = "__ukdac_answer"
+_handed: dict[str, tuple[Any, Mapping[str, Any]]] = {}
+_tokens = itertools.count()
+
+
+def hand_over(state: Mapping[str, Any]) -> struct_pb2.Struct:
+    """The answer to a registration whose state is `state`, for the SDK to resolve outputs from.
+
+    The SDK would read the outputs back out of a Struct the monitor builds for it, property by
+    property through protobuf's Python-level accessors (a server has thirty-odd). Here the
+    Struct carries only a token for what the SDK would read from the full one (`wire.answered`),
+    which the `resolve_outputs` stand-in takes. State only the SDK can serialize is sent whole.
+    """
+    try:
+        answer = answered(state)
+    except NotPlain:
+        return to_struct(state)
+    token = str(next(_tokens))
+    _handed[token] = (answer, state)
+    struct = struct_pb2.Struct()
+    struct[_ANSWER_KEY] = token
+    return struct
+
+
+def _taken(outputs: struct_pb2.Struct) -> tuple[Any, Mapping[str, Any]] | None:
+    fields = outputs.fields
+    if len(fields) != 1 or _ANSWER_KEY not in fields:
+        return None
+    return _handed.pop(fields[_ANSWER_KEY].string_value, None)
+
+
+def _answer_first(resolve_outputs: Callable[..., None]) -> Callable[..., None]:
+    """The SDK's `resolve_outputs`, reading an answer `hand_over` kept instead of a Struct.
+
+    In a preview (every plan) the outputs are translated and resolved as the SDK does from the
+    deserialized Struct; anything else, and any Struct not made by `hand_over`, goes to the SDK's
+    own (given the full Struct).
+    """
+
+    def resolve(
+        res: Any,
+        serialized_props: struct_pb2.Struct,
+        outputs: struct_pb2.Struct,
+        deps: Mapping[str, set[Any]],
+        resolvers: dict[str, rpc.Resolver],
+        custom: bool,
+        transform_using_type_metadata: bool = False,
+        keep_unknowns: bool = False,
+        resolve_missing_as_unknown: bool = False,
+    ) -> None:
+        handed = _taken(outputs)
+        legacy = settings.is_legacy_apply_enabled()  # type: ignore[no-untyped-call]
+        if handed is not None and (legacy or not settings.is_dry_run()):
+            outputs, handed = to_struct(handed[1]), None  # the SDK merges inputs in here
+        if handed is None:
+            return resolve_outputs(
+                res,
+                serialized_props,
+                outputs,
+                deps,
+                resolvers,
+                custom,
+                transform_using_type_metadata,
+                keep_unknowns,
+                resolve_missing_as_unknown,
+            )
+        resource_cls = type(res)
+        types = _types.resource_types(resource_cls)
+        translate: Callable[[str], str] = res.translate_output_property
+        passed = translate
+        if transform_using_type_metadata:
+            names = _types.resource_pulumi_to_py_names(resource_cls)
+
+            def translate(key: str) -> str:
+                return names.get(key) or key
+
+            def passed(key: str) -> str:
+                return key
+
+        properties = {}
+        for key, value in handed[0].items():
+            name = translate(key)
+            properties[name] = rpc.translate_output_properties(
+                value,
+                passed,
+                types.get(key),
+                transform_using_type_metadata,
+                path=rpc._Path(name, resource=f"{res._name}"),
+            )
+        translated_deps = {translate(key): value for key, value in deps.items()}
+        rpc.resolve_properties(
+            resolvers, properties, translated_deps, custom, resolve_missing_as_unknown
+        )
+
+    return resolve
+
+
+@contextmanager
+def _answers_handed_over() -> Iterator[None]:
+    """Answers a failed registration left behind are dropped with the plan."""
+    try:
+        yield
+    finally:
+        _handed.clear()
+
+
 class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
     """Runs what it is given at once, on the calling thread, and hands back its outcome."""
 
@@ -250,7 +415,6 @@ def _replacements() -> list[tuple[object, str, object]]:
     The walk of the Python stack the SDK makes at every registration, to report source
     positions a plan does not record (a quarter of a plan's time once), is skipped.
     """
-    from pulumi import _types
     from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime.proto import source_pb2
 
@@ -259,6 +423,8 @@ def _replacements() -> list[tuple[object, str, object]]:
         (rpc, "contains_unknowns", contains_unknowns),
         (rpc, "transfer_properties", transfer_properties),
         (rpc, "resolve_properties", resolve_properties),
+        (rpc, "resolve_outputs", _answer_first(rpc.resolve_outputs)),
+        (rpc, "_add_dependency", _cycle_checked(rpc._add_dependency)),
         (rpc, "serialize_property", _plain_first(rpc.serialize_property)),
         (runtime_resource, "create_urn", _urn_first(runtime_resource.create_urn)),
         (_types, "unwrap_type", _by_identity(_types.unwrap_type)),
@@ -316,5 +482,5 @@ def _no_gc() -> Iterator[None]:
 @contextmanager
 def lean_runtime() -> Iterator[None]:
     """All of the above for the duration of one plan."""
-    with _sdk_functions(), _inline_monitor_calls(), _no_gc():
+    with _sdk_functions(), _answers_handed_over(), _inline_monitor_calls(), _no_gc():
         yield

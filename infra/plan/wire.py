@@ -103,6 +103,30 @@ def _plain_wire(value: Any) -> Any:
     raise NotPlain
 
 
+def _sent(value: Any) -> Any:
+    """`value` as it comes back out of a Struct: numbers as floats, str subclasses as str."""
+    if value is None or type(value) is bool:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {key: _sent(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sent(item) for item in value]
+    raise NotPlain
+
+
+def answered(state: Mapping[str, Any]) -> Any:
+    """What the SDK reads, in a preview, from the Struct `to_struct(state)` builds
+    (`rpc.deserialize_properties`), without building it. Raises NotPlain where `to_struct`
+    would need the SDK's serializer."""
+    return deserialized({key: _sent(value) for key, value in state.items()})
+
+
 def to_struct(state: Mapping[str, Any]) -> struct_pb2.Struct:
     """`state` as the SDK's `serialize_properties` would send it, without an event loop.
 

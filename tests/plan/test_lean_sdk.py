@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_openstack as openstack
 import pytest
+from google.protobuf import struct_pb2
 from pulumi import _types
 from pulumi._utils import ContextProperty
 from pulumi.output import Output, Unknown, _OutputData
@@ -16,7 +17,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.plan import lean_sdk
+from infra.plan import lean_sdk, wire
 from infra.plan.engine import run_callable
 
 
@@ -138,6 +139,154 @@ def test_resolvers_are_told_what_the_sdk_tells_them(
     sdks = _resolutions(rpc.resolve_properties, dry_run, missing_as_unknown, monkeypatch)
     assert ours == sdks
     assert {call[0] for call in ours} == {"plain", "secret", "none", "absent"}
+
+
+def _shape(value: Any) -> Any:
+    """A resolved value with what == alone would hide made visible: Unknown() (compares by
+    identity), number types (3 == 3.0) and output types (instances, compared by content)."""
+    if isinstance(value, Unknown):
+        return "<unknown>"
+    if isinstance(value, (int, float)):
+        return (type(value).__name__, value)
+    if _types.is_output_type(type(value)):
+        return (type(value).__name__, _shape(vars(value)))
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_shape(item) for item in value]
+    return value
+
+
+ANSWER: dict[str, Any] = {
+    "name": "node-1",
+    "flavorName": "m1.large",
+    "networks": [{"port": "port-1", "fixedIpV4": "10.0.0.5", "accessNetwork": False}],
+    "accessIpV4": Unknown(),
+    "userData": rpc.wrap_rpc_secret("#cloud-config"),
+    "metadata": {"group": "workers", "count": 3},
+    "stopBeforeDestroy": None,
+    "id": "server-1",
+}
+
+
+def resolvers_of(by_type: bool) -> list[str]:
+    """The outputs a server's resolvers stand for (the answer's, and one it leaves out)."""
+    names = _types.resource_pulumi_to_py_names(openstack.compute.Instance)
+    return [names.get(key, key) if by_type else key for key in [*ANSWER, "absent"]]
+
+
+def _told_by(
+    resolve_outputs: Any,
+    outputs: Any,
+    by_type: bool,
+    dry_run: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[tuple[str, Any]]:
+    """What each output of a server is resolved with, from `outputs` through `resolve_outputs`."""
+    monkeypatch.setattr(settings, "is_dry_run", lambda: dry_run)
+    server = object.__new__(openstack.compute.Instance)
+    server._name = "node-1"
+    told: list[tuple[str, Any]] = []
+
+    def resolver(name: str) -> Any:
+        return lambda *args: told.append((name, _shape(list(args))))
+
+    resolvers = {key: resolver(key) for key in resolvers_of(by_type)}
+    deps = {"name": {"dependency"}}
+    resolve_outputs(server, struct_pb2.Struct(), outputs, deps, resolvers, True, by_type, True)
+    return told
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+@pytest.mark.parametrize("by_type", [True, False])
+def test_outputs_resolve_from_a_handed_answer_as_from_the_struct(
+    by_type: bool, dry_run: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monitor hands its answer over without a Struct: each output is told the same."""
+    _ensure_event_loop()  # type: ignore[no-untyped-call]
+    stand_in = lean_sdk._answer_first(rpc.resolve_outputs)
+    monkeypatch.setattr(settings, "is_dry_run", lambda: dry_run)
+    handed = lean_sdk.hand_over(ANSWER)
+    assert len(handed.fields) == 1  # a token, not the answer
+    ours = _told_by(stand_in, handed, by_type, dry_run, monkeypatch)
+    sdks = _told_by(rpc.resolve_outputs, wire.to_struct(ANSWER), by_type, dry_run, monkeypatch)
+    # The same resolutions; their order is the SDK's walk of a protobuf map, not a contract.
+    assert sorted(ours, key=repr) == sorted(sdks, key=repr)
+    expected = set(resolvers_of(by_type)) - {"id"}  # a custom resource's id is the SDK's own
+    assert len(ours) == len(expected) and set(dict(ours)) == expected  # each told once
+    assert not lean_sdk._handed  # taken
+    if by_type and dry_run:
+        told = dict(ours)
+        assert told["networks"][0][0][0] == "InstanceNetwork"  # an output type, translated
+        assert told["access_ip_v4"][0] == "<unknown>"
+        assert told["user_data"][:3] == ["#cloud-config", ("bool", True), ("bool", True)]
+
+
+def test_a_struct_not_handed_over_goes_to_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    _ensure_event_loop()  # type: ignore[no-untyped-call]
+    seen: list[Any] = []
+    stand_in = lean_sdk._answer_first(lambda *args: seen.append(args[2]))
+    struct = wire.to_struct(ANSWER)
+    stand_in(object(), struct_pb2.Struct(), struct, {}, {}, True)
+    assert seen == [struct]
+    token = struct_pb2.Struct()
+    token[lean_sdk._ANSWER_KEY] = "not handed"
+    stand_in(object(), struct_pb2.Struct(), token, {}, {}, True)
+    assert seen == [struct, token]
+
+
+def _graph() -> dict[str, Any]:
+    """Resources as `_add_dependency` sees them: custom ones with URNs, a component holding
+    a custom resource, a component (with two more) and a remote component; `me` depends on
+    the whole of `top`, and `loop` already depends on `me`."""
+    _ensure_event_loop()  # type: ignore[no-untyped-call]
+
+    def made(cls: type, name: str, children: tuple[Any, ...] = (), remote: bool = False) -> Any:
+        resource = object.__new__(cls)
+        resource.__dict__.update(
+            urn=lean_sdk._known(f"urn:{name}"),
+            _childResources=set(children),
+            _remote=remote,
+            _name=name,
+            _type="test:index:Thing",
+        )
+        return resource
+
+    custom, component = pulumi.CustomResource, pulumi.ComponentResource
+    leaves = {name: made(custom, name) for name in ("a", "b", "c", "me", "loop")}
+    inner = made(component, "inner", (leaves["b"], leaves["c"]))
+    remote = made(component, "remote", (made(custom, "hidden"),), remote=True)
+    top = made(component, "top", (leaves["a"], inner, remote))
+    leaves["loop"]._direct_computed_dependencies = {leaves["me"]}
+    return {**leaves, "inner": inner, "remote": remote, "top": top}
+
+
+def _added(add: Any, target: str) -> tuple[Any, ...]:
+    """What `add` records for `me` depending on `target`: URNs, recorded edges, or the error."""
+    graph = _graph()
+    me = graph["me"]
+    deps: dict[str, Any] = {}
+    try:
+        _sync_await(add(deps, graph.get(target, target), me))
+    except (RuntimeError, TypeError) as error:
+        return (type(error).__name__, str(error))
+    edges = sorted(r._name for r in getattr(me, "_direct_computed_dependencies", set()))
+    return sorted(deps), sorted(r._name for r in deps.values()), edges
+
+
+@pytest.mark.parametrize("skip_cycles", [True, False])
+@pytest.mark.parametrize("target", ["a", "top", "inner", "remote", "loop", "not a resource"])
+def test_dependencies_are_added_as_the_sdk_adds_them(
+    target: str, skip_cycles: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if skip_cycles:
+        monkeypatch.setenv(rpc.ERROR_ON_DEPENDENCY_CYCLES_VAR, "false")
+    ours = _added(lean_sdk._cycle_checked(rpc._add_dependency), target)
+    assert ours == _added(rpc._add_dependency, target)
+    if target == "top":
+        assert ours[0] == ["urn:a", "urn:b", "urn:c", "urn:remote"]
+    if target == "loop" and not skip_cycles:
+        assert ours[0] == "RuntimeError"
 
 
 def _declared_types() -> list[type]:
@@ -270,7 +419,7 @@ def _program() -> None:
 
 def test_a_plan_leaves_the_sdk_and_the_collector_as_it_found_them() -> None:
     places = [(owner, name) for owner, name, _ in lean_sdk._replacements()]
-    assert len(places) == 9
+    assert len(places) == 11
 
     def functions() -> list[Any]:
         return [getattr(owner, name) for owner, name in places]

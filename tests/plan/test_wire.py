@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import pulumi
@@ -29,6 +30,20 @@ STATES: list[dict[str, Any]] = [
 ]
 
 
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Size(enum.IntEnum):
+    LARGE = 8
+
+
+ANSWERS: list[dict[str, Any]] = [
+    *STATES,
+    {"colour": Colour.RED, "size": Size.LARGE, "flags": (True, False), "nested": [[1, "a"]]},
+]
+
+
 def _struct(state: dict[str, Any]) -> struct_pb2.Struct:
     _ensure_event_loop()  # type: ignore[no-untyped-call]
     struct: struct_pb2.Struct = _sync_await(rpc.serialize_properties(state, {}))
@@ -37,10 +52,11 @@ def _struct(state: dict[str, Any]) -> struct_pb2.Struct:
 
 def _comparable(value: Any) -> Any:
     """Values that == alone would confuse made distinct: Unknown() (compares by identity) by
-    a marker, numbers with their type (3 == 3.0, and True == 1)."""
+    a marker, numbers and str subclasses with their type (3 == 3.0, True == 1, an enum == its
+    value)."""
     if isinstance(value, Unknown):
         return "<unknown>"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) or (isinstance(value, str) and type(value) is not str):
         return (type(value).__name__, value)
     if isinstance(value, dict):
         return {key: _comparable(item) for key, item in value.items()}
@@ -102,6 +118,21 @@ def test_to_struct_is_what_the_sdk_would_send(state: dict[str, Any]) -> None:
     assert wire.to_struct(state) == _struct(state)
 
 
+@pytest.mark.parametrize("state", ANSWERS)
+def test_answered_is_what_the_sdk_reads_from_the_struct(
+    state: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer handed over without a Struct: what the SDK would read back from one."""
+    monkeypatch.setattr(settings, "is_dry_run", lambda: True)  # every plan is a preview
+    sdks = rpc.deserialize_properties(wire.to_struct(state), True)
+    assert _comparable(wire.answered(state)) == _comparable(sdks)
+
+
+def test_an_answer_only_the_sdk_can_send_is_not_answered_directly() -> None:
+    with pytest.raises(wire.NotPlain):
+        wire.answered({"name": "n", "code": pulumi.StringAsset("#!/bin/sh\n")})
+
+
 def test_state_the_fast_path_cannot_send_goes_through_the_sdk() -> None:
     asset = pulumi.StringAsset("#!/bin/sh\n")
     struct = wire.to_struct({"name": "n", "code": asset})
@@ -127,11 +158,23 @@ def test_every_registration_of_every_stack_converts_as_the_sdk_converts(
         )
         return original(self, request)
 
+    answers: list[tuple[Any, Any]] = []
+    hand_over = engine.hand_over
+
+    def answer_spy(state: Any) -> Any:
+        sdks = rpc.deserialize_properties(wire.to_struct(state), True)
+        answers.append((_comparable(wire.answered(state)), _comparable(sdks)))
+        return hand_over(state)
+
     monkeypatch.setattr(engine.RecordingMonitor, "RegisterResource", spy)
+    monkeypatch.setattr(engine, "hand_over", answer_spy)
     project = load_project(ROOT)
     for stack in STACKS:
         plan_stack(project, stack)
     assert len(seen) > 4 * 100
     for (converted, expected), ours, sdks in seen:
         assert converted == expected
+        assert ours == sdks
+    assert len(answers) > 4 * 100
+    for ours, sdks in answers:
         assert ours == sdks
