@@ -91,32 +91,21 @@ def deserialized(wire: Mapping[str, Any]) -> Any:
     return result
 
 
-def _plain_wire(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Unknown):
-        return rpc.UNKNOWN
-    if isinstance(value, dict):
-        return {key: _plain_wire(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_wire(item) for item in value]
-    raise NotPlain
-
-
-def _sent(value: Any) -> Any:
-    """`value` as it comes back out of a Struct: numbers as floats, str subclasses as str."""
+def _wire(value: Any, read_back: bool) -> Any:
+    """`value` as a Struct holds it (unknowns marked); `read_back`: as it comes back out of
+    one, numbers as floats and str subclasses (enums) as plain str."""
     if value is None or type(value) is bool:
         return value
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, (str, int, float)):
+        if not read_back:
+            return value
+        return str.__str__(value) if isinstance(value, str) else float(value)
     if isinstance(value, Unknown):
         return rpc.UNKNOWN
     if isinstance(value, dict):
-        return {key: _sent(item) for key, item in value.items()}
+        return {key: _wire(item, read_back) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_sent(item) for item in value]
+        return [_wire(item, read_back) for item in value]
     raise NotPlain
 
 
@@ -124,7 +113,7 @@ def answered(state: Mapping[str, Any]) -> Any:
     """What the SDK reads, in a preview, from the Struct `to_struct(state)` builds
     (`rpc.deserialize_properties`), without building it. Raises NotPlain where `to_struct`
     would need the SDK's serializer."""
-    return deserialized({key: _sent(value) for key, value in state.items()})
+    return deserialized({key: _wire(value, True) for key, value in state.items()})
 
 
 def to_struct(state: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -138,7 +127,7 @@ def to_struct(state: Mapping[str, Any]) -> struct_pb2.Struct:
     try:
         for key, value in state.items():
             if value is not None:  # a property that serializes to nothing is left out
-                struct[key] = _plain_wire(value)
+                struct[key] = _wire(value, False)
     except NotPlain:
         serialized: struct_pb2.Struct = _sync_await(rpc.serialize_properties(dict(state), {}))
         return serialized

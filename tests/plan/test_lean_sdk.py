@@ -105,18 +105,22 @@ def test_transfer_properties_tracks_outputs_until_resolved_and_keeps_failures() 
     SETTINGS.outputs.clear()
 
 
+def _recorders(names: list[str], told: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """Resolvers, by name, that record what each is told."""
+
+    def recorder(name: str) -> Any:
+        return lambda *args: told.append((name, *args))
+
+    return {name: recorder(name) for name in names}
+
+
 def _resolutions(
     resolve: Any, dry_run: bool, missing_as_unknown: bool, monkeypatch: pytest.MonkeyPatch
 ) -> list[tuple[Any, ...]]:
     """What each resolver is told, for a state with plain, secret, absent and extra values."""
     monkeypatch.setattr(settings, "is_dry_run", lambda: dry_run)
     told: list[tuple[Any, ...]] = []
-
-    def resolver(name: str) -> Any:
-        return lambda *args: told.append((name, *args))
-
-    names = ["plain", "secret", "none", "absent", "id", "urn"]
-    resolvers = {name: resolver(name) for name in names}
+    resolvers = _recorders(["plain", "secret", "none", "absent", "id", "urn"], told)
     state = {
         "plain": "v",
         "secret": rpc.wrap_rpc_secret(["a"]),
@@ -169,7 +173,7 @@ ANSWER: dict[str, Any] = {
 }
 
 
-def resolvers_of(by_type: bool) -> list[str]:
+def _resolver_names(by_type: bool) -> list[str]:
     """The outputs a server's resolvers stand for (the answer's, and one it leaves out)."""
     names = _types.resource_pulumi_to_py_names(openstack.compute.Instance)
     return [names.get(key, key) if by_type else key for key in [*ANSWER, "absent"]]
@@ -186,15 +190,11 @@ def _told_by(
     monkeypatch.setattr(settings, "is_dry_run", lambda: dry_run)
     server = object.__new__(openstack.compute.Instance)
     server._name = "node-1"
-    told: list[tuple[str, Any]] = []
-
-    def resolver(name: str) -> Any:
-        return lambda *args: told.append((name, _shape(list(args))))
-
-    resolvers = {key: resolver(key) for key in resolvers_of(by_type)}
+    told: list[tuple[Any, ...]] = []
+    resolvers = _recorders(_resolver_names(by_type), told)
     deps = {"name": {"dependency"}}
     resolve_outputs(server, struct_pb2.Struct(), outputs, deps, resolvers, True, by_type, True)
-    return told
+    return [(name, _shape(list(args))) for name, *args in told]
 
 
 @pytest.mark.parametrize("dry_run", [True, False])
@@ -212,7 +212,7 @@ def test_outputs_resolve_from_a_handed_answer_as_from_the_struct(
     sdks = _told_by(rpc.resolve_outputs, wire.to_struct(ANSWER), by_type, dry_run, monkeypatch)
     # The same resolutions; their order is the SDK's walk of a protobuf map, not a contract.
     assert sorted(ours, key=repr) == sorted(sdks, key=repr)
-    expected = set(resolvers_of(by_type)) - {"id"}  # a custom resource's id is the SDK's own
+    expected = set(_resolver_names(by_type)) - {"id"}  # a custom resource's id is the SDK's own
     assert len(ours) == len(expected) and set(dict(ours)) == expected  # each told once
     assert not lean_sdk._handed  # taken
     if by_type and dry_run:
