@@ -28,7 +28,8 @@ from pulumi.runtime.sync_await import _ensure_event_loop
 
 from infra.plan.wire import NotPlain, answered, to_struct
 
-_SCALARS = frozenset({str, int, float, bool, bytes})
+_PLAIN = frozenset({str, int, float, bool})  # what the SDK serializes as it is
+_SCALARS = _PLAIN | {bytes}  # what can hold no unknown
 
 
 def contains_unknowns(val: Any) -> bool:
@@ -130,9 +131,6 @@ def resolve_properties(
     for key, resolve in resolvers.items():
         if key not in all_properties:
             resolve(None, missing_known, False, deps.get(key), None)
-
-
-_PLAIN = frozenset({str, int, float, bool})
 
 
 def _context_property_get(self: ContextProperty, obj: Any, owner: Any) -> Any:
@@ -292,7 +290,7 @@ def _cycle_checked(
 
 # The monitor's answers, handed to `resolve_outputs` as they are instead of through a Struct.
 _ANSWER_KEY = "__ukdac_answer"
-_handed: dict[str, tuple[Any, Mapping[str, Any]]] = {}
+_handed: dict[str, Any] = {}
 _tokens = itertools.count()
 
 
@@ -300,22 +298,27 @@ def hand_over(state: Mapping[str, Any]) -> struct_pb2.Struct:
     """The answer to a registration whose state is `state`, for the SDK to resolve outputs from.
 
     The SDK would read the outputs back out of a Struct the monitor builds for it, property by
-    property through protobuf's Python-level accessors (a server has thirty-odd). Here the
-    Struct carries only a token for what the SDK would read from the full one (`wire.answered`),
-    which the `resolve_outputs` stand-in takes. State only the SDK can serialize is sent whole.
+    property through protobuf's Python-level accessors (a server has thirty-odd). In a preview
+    (every plan) the Struct carries only a token for what the SDK would read from the full one
+    (`wire.answered`), which the `resolve_outputs` stand-in takes. Outside a preview the SDK
+    also merges the inputs in, and legacy apply differs: those, and state only the SDK can
+    serialize, are sent whole.
     """
+    legacy = settings.is_legacy_apply_enabled()  # type: ignore[no-untyped-call]
+    if legacy or not settings.is_dry_run():
+        return to_struct(state)
     try:
         answer = answered(state)
     except NotPlain:
         return to_struct(state)
     token = str(next(_tokens))
-    _handed[token] = (answer, state)
+    _handed[token] = answer
     struct = struct_pb2.Struct()
     struct[_ANSWER_KEY] = token
     return struct
 
 
-def _taken(outputs: struct_pb2.Struct) -> tuple[Any, Mapping[str, Any]] | None:
+def _taken(outputs: struct_pb2.Struct) -> Any:
     fields = outputs.fields
     if len(fields) != 1 or _ANSWER_KEY not in fields:
         return None
@@ -325,9 +328,8 @@ def _taken(outputs: struct_pb2.Struct) -> tuple[Any, Mapping[str, Any]] | None:
 def _answer_first(resolve_outputs: Callable[..., None]) -> Callable[..., None]:
     """The SDK's `resolve_outputs`, reading an answer `hand_over` kept instead of a Struct.
 
-    In a preview (every plan) the outputs are translated and resolved as the SDK does from the
-    deserialized Struct; anything else, and any Struct not made by `hand_over`, goes to the SDK's
-    own (given the full Struct).
+    The outputs are translated and resolved as the SDK does from the deserialized Struct; a
+    Struct not made by `hand_over` goes to the SDK's own.
     """
 
     def resolve(
@@ -342,9 +344,6 @@ def _answer_first(resolve_outputs: Callable[..., None]) -> Callable[..., None]:
         resolve_missing_as_unknown: bool = False,
     ) -> None:
         handed = _taken(outputs)
-        legacy = settings.is_legacy_apply_enabled()  # type: ignore[no-untyped-call]
-        if handed is not None and (legacy or not settings.is_dry_run()):
-            outputs, handed = to_struct(handed[1]), None  # the SDK merges inputs in here
         if handed is None:
             return resolve_outputs(
                 res,
@@ -371,7 +370,7 @@ def _answer_first(resolve_outputs: Callable[..., None]) -> Callable[..., None]:
                 return key
 
         properties = {}
-        for key, value in handed[0].items():
+        for key, value in handed.items():
             name = translate(key)
             properties[name] = rpc.translate_output_properties(
                 value,

@@ -207,7 +207,10 @@ def test_outputs_resolve_from_a_handed_answer_as_from_the_struct(
     stand_in = lean_sdk._answer_first(rpc.resolve_outputs)
     monkeypatch.setattr(settings, "is_dry_run", lambda: dry_run)
     handed = lean_sdk.hand_over(ANSWER)
-    assert len(handed.fields) == 1  # a token, not the answer
+    if dry_run:
+        assert len(handed.fields) == 1  # a token, not the answer
+    else:
+        assert handed == wire.to_struct(ANSWER)  # outside a preview the SDK merges inputs in
     ours = _told_by(stand_in, handed, by_type, dry_run, monkeypatch)
     sdks = _told_by(rpc.resolve_outputs, wire.to_struct(ANSWER), by_type, dry_run, monkeypatch)
     # The same resolutions; their order is the SDK's walk of a protobuf map, not a contract.
@@ -220,6 +223,15 @@ def test_outputs_resolve_from_a_handed_answer_as_from_the_struct(
         assert told["networks"][0][0][0] == "InstanceNetwork"  # an output type, translated
         assert told["access_ip_v4"][0] == "<unknown>"
         assert told["user_data"][:3] == ["#cloud-config", ("bool", True), ("bool", True)]
+
+
+def test_legacy_apply_gets_the_whole_struct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under legacy apply the SDK merges the inputs into a preview's outputs too."""
+    monkeypatch.setattr(settings, "is_dry_run", lambda: True)
+    assert len(lean_sdk.hand_over(ANSWER).fields) == 1
+    monkeypatch.setattr(settings, "is_legacy_apply_enabled", lambda: True)
+    assert lean_sdk.hand_over(ANSWER) == wire.to_struct(ANSWER)
+    lean_sdk._handed.clear()
 
 
 def test_a_struct_not_handed_over_goes_to_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
